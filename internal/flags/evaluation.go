@@ -1,0 +1,70 @@
+package flags
+
+// Reason says why an evaluation produced its value, in OpenFeature's terms.
+type Reason string
+
+// The reasons an evaluation can report.
+const (
+	// ReasonStatic means the flag has no targeting: the default variant.
+	ReasonStatic Reason = "STATIC"
+	// ReasonTargetingMatch means the targeting rule chose the variant.
+	ReasonTargetingMatch Reason = "TARGETING_MATCH"
+	// ReasonDefault means the targeting rule ran but chose nothing, so the
+	// default variant was used.
+	ReasonDefault Reason = "DEFAULT"
+	// ReasonDisabled means the flag's state is DISABLED.
+	ReasonDisabled Reason = "DISABLED"
+	// ReasonError means the evaluation failed; ErrorCode says how.
+	ReasonError Reason = "ERROR"
+)
+
+// ErrorCode classifies a failed evaluation, in OpenFeature's terms.
+type ErrorCode string
+
+// The error codes an evaluation can report.
+const (
+	ErrorNone                ErrorCode = ""
+	ErrorFlagNotFound        ErrorCode = "FLAG_NOT_FOUND"
+	ErrorParse               ErrorCode = "PARSE_ERROR"
+	ErrorTypeMismatch        ErrorCode = "TYPE_MISMATCH"
+	ErrorTargetingKeyMissing ErrorCode = "TARGETING_KEY_MISSING"
+	ErrorInvalidContext      ErrorCode = "INVALID_CONTEXT"
+	ErrorGeneral             ErrorCode = "GENERAL"
+)
+
+// ValueType is the single type shared by all variants of one flag.
+type ValueType string
+
+// The variant types a flag can have.
+const (
+	TypeBoolean ValueType = "boolean"
+	TypeString  ValueType = "string"
+	TypeNumber  ValueType = "number"
+	TypeObject  ValueType = "object"
+)
+
+// Evaluation is the outcome of evaluating one flag for one context.
+//
+// Value is nil when the flag has no value to give: it is disabled, it has no
+// default variant and targeting chose none, or the evaluation failed. A
+// caller then falls back to its own code default.
+type Evaluation struct {
+	// Key is the flag's key.
+	Key string
+	// Type is the type of the flag's variants; empty when the flag was not found.
+	Type ValueType
+	// Value is the resolved variant's value: bool, string, float64 or
+	// map[string]any / []any for objects; nil when there is none.
+	Value any
+	// Variant is the resolved variant's name; empty when there is none.
+	Variant string
+	// Reason says why this value was chosen.
+	Reason Reason
+	// ErrorCode is set when Reason is ReasonError.
+	ErrorCode ErrorCode
+	// ErrorMessage explains ErrorCode to a human.
+	ErrorMessage string
+	// Metadata is the flag set's metadata merged with the flag's own (the
+	// flag's keys win). It is shared and must not be modified.
+	Metadata map[string]any
+}
