@@ -1,0 +1,41 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Workload is the part of an App that a revision freezes: what runs, with
+// which environment, under which version label. Scaling (replicas), health
+// checks and strategy are not part of it, so changing them makes no new
+// revision.
+type Workload struct {
+	// Version is the spec's version label.
+	Version string `json:"version,omitempty"`
+	// Runtime is the app's runtime with replicas cleared.
+	Runtime Runtime `json:"runtime"`
+}
+
+// Workload returns the app's workload.
+func (a *App) Workload() Workload {
+	w := Workload{Version: a.Version}
+	if p := a.Runtime.Process; p != nil {
+		cp := *p
+		cp.Replicas = nil
+		cp.Env = append([]EnvVar(nil), p.Env...)
+		w.Runtime.Process = &cp
+	}
+	if s := a.Runtime.Static; s != nil {
+		cp := *s
+		cp.Addresses = append([]string(nil), s.Addresses...)
+		w.Runtime.Static = &cp
+	}
+	return w
+}
+
+// Equal reports whether two workloads would run the same thing.
+func (w Workload) Equal(o Workload) bool {
+	a, errA := json.Marshal(w)
+	b, errB := json.Marshal(o)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
+}
