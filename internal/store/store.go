@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors that callers act on.
+var (
+	// ErrNotFound means the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a create found the thing already there.
+	ErrExists = errors.New("already exists")
+	// ErrConflict means an update was based on a stale resource version.
+	ErrConflict = errors.New("conflict: the resource was changed by someone else")
+)
+
+// Store opens transactions on the state.
+type Store interface {
+	// Read runs fn with a read-only view.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction that commits when fn
+	// returns nil and rolls back otherwise. Writes are serialisable.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Tx is what a transaction can do.
+type Tx interface {
+	// Get returns one object, or ErrNotFound.
+	Get(ctx context.Context, kind, name string) (Object, error)
+	// List returns every object of a kind, ordered by name.
+	List(ctx context.Context, kind string) ([]Object, error)
+	// Create stores a new object with resource version and generation 1;
+	// ErrExists when one of that kind and name is there.
+	Create(ctx context.Context, o Object) (Object, error)
+	// Update replaces an object whose stored ResourceVersion equals
+	// o.ResourceVersion, and increments it; ErrConflict when it differs,
+	// ErrNotFound when there is no such object. Generation grows when the
+	// spec changed.
+	Update(ctx context.Context, o Object) (Object, error)
+	// Delete removes an object and, for apps, its revisions; ErrNotFound
+	// when there is none.
+	Delete(ctx context.Context, kind, name string) error
+
+	// CreateRevision stores the next revision of an app; its Number must be
+	// one more than the latest (ErrExists otherwise).
+	CreateRevision(ctx context.Context, r Revision) (Revision, error)
+	// GetRevision returns one revision, or ErrNotFound.
+	GetRevision(ctx context.Context, app string, number int) (Revision, error)
+	// ListRevisions returns an app's revisions, oldest first.
+	ListRevisions(ctx context.Context, app string) ([]Revision, error)
+
+	// AppendEvent adds an event and returns it with its ID and time set.
+	AppendEvent(ctx context.Context, e Event) (Event, error)
+	// ListEvents returns events matching f, oldest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
+
+	// CreateToken stores a token (by the hash of its secret); ErrExists when
+	// its name or ID is taken.
+	CreateToken(ctx context.Context, t Token) error
+	// TokenByHash finds a token by the hash of its secret, or ErrNotFound.
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// ListTokens returns every token, ordered by name.
+	ListTokens(ctx context.Context) ([]Token, error)
+	// DeleteToken removes a token by ID; ErrNotFound when there is none.
+	DeleteToken(ctx context.Context, id string) error
+	// TouchToken records a token's last use.
+	TouchToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Object is one stored resource.
+type Object struct {
+	// Kind is the resource kind, such as App.
+	Kind string
+	// Name is the resource's name, unique within its kind.
+	Name string
+	// Labels are the resource's labels.
+	Labels map[string]string
+	// ResourceVersion grows by one with every write of the object.
+	ResourceVersion int64
+	// Generation grows by one with every change of Spec.
+	Generation int64
+	// Spec is what the user asked for, as canonical JSON.
+	Spec json.RawMessage
+	// Status is what sluice observed and decided, as JSON; may be empty.
+	Status json.RawMessage
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Revision is an immutable snapshot of an app's workload.
+type Revision struct {
+	// App is the app's name.
+	App string
+	// Number counts from 1 per app.
+	Number int
+	// Version is the workload's version label, if any.
+	Version string
+	// Workload is the frozen workload as JSON.
+	Workload json.RawMessage
+	// Cause says what made it (`apply by admin`, `deploy by ci`).
+	Cause string
+	// CreatedAt is set by the store.
+	CreatedAt time.Time
+}
+
+// Event types.
+const (
+	EventNormal  = "Normal"
+	EventWarning = "Warning"
+)
+
+// Event is one entry of the event log.
+type Event struct {
+	// ID orders events; it grows with every event.
+	ID int64
+	// Time is when the event was recorded; set by the store when zero.
+	Time time.Time
+	// App is the app the event is about; empty for events of the server.
+	App string
+	// Revision is the revision the event is about, or 0.
+	Revision int
+	// Type is EventNormal or EventWarning.
+	Type string
+	// Reason is a short CamelCase cause, such as RevisionCreated.
+	Reason string
+	// Message says what happened, for a human.
+	Message string
+	// Data holds structured evidence (measurements, weights) as JSON.
+	Data json.RawMessage
+}
+
+// EventFilter selects events.
+type EventFilter struct {
+	// App keeps only events of this app, when set.
+	App string
+	// AfterID keeps only events with a greater ID.
+	AfterID int64
+	// Limit caps the number returned; 0 means 1000. With AfterID 0 the
+	// newest Limit events are returned, still oldest first.
+	Limit int
+}
+
+// Token is an API credential; the store keeps only the hash of its secret.
+type Token struct {
+	// ID identifies the token publicly (it is not the secret).
+	ID string
+	// Name is unique and chosen by the user.
+	Name string
+	// Role is admin, deployer, viewer or sdk.
+	Role string
+	// Env scopes the token to one environment, when set.
+	Env string
+	// Hash is the hex SHA-256 of the secret.
+	Hash string
+	// CreatedAt is set by the caller.
+	CreatedAt time.Time
+	// ExpiresAt, when set, ends the token's validity.
+	ExpiresAt *time.Time
+	// LastUsedAt is the last time the token authenticated a request.
+	LastUsedAt *time.Time
+}
