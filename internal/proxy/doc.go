@@ -1,0 +1,28 @@
+// Package proxy is sluice's data plane: an HTTP reverse proxy that serves
+// each app on its own listener and moves traffic between an app's stable and
+// candidate revisions.
+//
+// The proxy knows nothing of the store or of rollouts. It is fed immutable
+// route tables ([Table], built with [NewTable]) and swaps them atomically, so
+// it can run inside `sluice server` or as its own process that follows a
+// control plane.
+//
+// A request is routed in two pure steps:
+//
+//  1. the revision: an override route (a tester's header or cookie) wins,
+//     else the sticky bucket of the request's key (see [Bucket]), else a
+//     per-request draw by weight;
+//  2. the instance: a ready instance of that revision that passive health has
+//     not ejected, by round robin or least requests.
+//
+// The request is then forwarded with [net/http/httputil.ReverseProxy]:
+// streamed without buffering, with X-Forwarded-* and X-Request-ID set, and
+// retried on another instance only when the connection to the first one was
+// never established.
+//
+// Per revision, the proxy keeps a sliding window of requests, errors and
+// latencies ([Summary], read with [Server.Stats]) for analysis, and exports
+// Prometheus metrics through an injected registerer. Instances that leave a
+// table are drained: their in-flight requests finish, and long-lived streams
+// are closed when the table's drain timeout passes ([Server.Drain]).
+package proxy

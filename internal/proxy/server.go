@@ -1,0 +1,311 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"time"
+)
+
+// Server is the proxy: one listener per app, each serving the app's current
+// route table. Create it with New, feed it tables with Apply, and serve with
+// Run. All methods are safe for concurrent use.
+type Server struct {
+	opts      Options
+	now       func() time.Time
+	metrics   *metrics // nil when off
+	transport *http.Transport
+	proxy     *httputil.ReverseProxy
+
+	mu      sync.Mutex
+	apps    map[string]*app
+	running bool
+	closed  bool
+	serving sync.WaitGroup // one per serving listener and retiring one
+}
+
+// listener is a bound address of an app and the HTTP server on it.
+type listener struct {
+	addr string // the listen address as the table gave it
+	ln   net.Listener
+	hs   *http.Server
+}
+
+// New returns a Server with no apps. It fails only when the metrics cannot
+// be registered with opts.Registerer.
+func New(opts Options) (*Server, error) {
+	opts = opts.withDefaults()
+	s := &Server{opts: opts, now: opts.Now, apps: map[string]*app{}}
+	if opts.Registerer != nil {
+		m, err := newMetrics(opts.Registerer)
+		if err != nil {
+			return nil, fmt.Errorf("new proxy: %w", err)
+		}
+		s.metrics = m
+	}
+	s.transport = newTransport(opts)
+	s.proxy = newReverseProxy(s)
+	return s, nil
+}
+
+// Apply makes t the app's route table. The first table of an app, or one
+// with a new listen address, binds the address first; if that fails the
+// error matches ErrListen and the app keeps its previous table and
+// listener. Otherwise the swap is atomic: every request is routed by the
+// old table or by the new one, never a mix. Instances missing from t start
+// draining. Apply may be called before Run; listeners then start serving
+// when Run does.
+func (s *Server) Apply(t *Table) error {
+	if t == nil {
+		return fmt.Errorf("apply: %w: nil table", ErrInvalidTable)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("apply %q: %w", t.App(), ErrClosed)
+	}
+	a := s.apps[t.App()]
+	if a == nil {
+		a = newApp(s, t.App())
+	}
+	var old *listener
+	if a.ln == nil || a.ln.addr != t.Listen() {
+		l, err := s.bind(a, t.Listen())
+		if err != nil {
+			return err
+		}
+		old, a.ln = a.ln, l
+	}
+	a.apply(t, s.now())
+	s.apps[t.App()] = a
+	if s.running {
+		s.serve(a.ln)
+	}
+	if old != nil {
+		s.retire(old, t.DrainTimeout())
+	}
+	return nil
+}
+
+// bind listens on addr for app a.
+func (s *Server) bind(a *app, addr string) (*listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w %s: %w", a.name, ErrListen, addr, err)
+	}
+	hs := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		IdleTimeout:       s.opts.ClientIdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
+	}
+	return &listener{addr: addr, ln: ln, hs: hs}, nil
+}
+
+// serve starts serving l; s.mu must be held and s.running set.
+func (s *Server) serve(l *listener) {
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		err := l.hs.Serve(l.ln)
+		if !errors.Is(err, http.ErrServerClosed) {
+			s.opts.Logger.Error("proxy: listener stopped", "addr", l.ln.Addr().String(), "error", err)
+		}
+	}()
+}
+
+// retire stops a listener that was replaced: it stops accepting at once and
+// gives its open requests up to timeout to finish. s.mu must be held.
+func (s *Server) retire(l *listener, timeout time.Duration) {
+	if !s.running {
+		_ = l.ln.Close()
+		return
+	}
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := l.hs.Shutdown(ctx); err != nil {
+			_ = l.hs.Close()
+		}
+	}()
+}
+
+// Remove stops serving app: its listener stops accepting, its open
+// requests get up to the table's drain timeout (or until ctx ends) to
+// finish, and its measurements are forgotten. Removing an unknown app
+// returns an error matching ErrUnknownApp.
+func (s *Server) Remove(ctx context.Context, app string) error {
+	s.mu.Lock()
+	a := s.apps[app]
+	delete(s.apps, app)
+	s.mu.Unlock()
+	if a == nil {
+		return fmt.Errorf("remove %q: %w", app, ErrUnknownApp)
+	}
+	if err := s.stopApp(ctx, a); err != nil {
+		return fmt.Errorf("remove %q: %w", app, err)
+	}
+	if s.metrics != nil {
+		a.mu.Lock()
+		for name := range a.revisions {
+			s.metrics.forget(a.name, name)
+		}
+		a.mu.Unlock()
+	}
+	return nil
+}
+
+// stopApp shuts an app's listener down gracefully within its drain
+// timeout, then closes the streams still open.
+func (s *Server) stopApp(ctx context.Context, a *app) error {
+	timeout := a.routes.Load().table.DrainTimeout()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	a.mu.Lock()
+	l := a.ln
+	a.mu.Unlock()
+	insts := a.drainAll(s.now(), timeout)
+	err := l.hs.Shutdown(ctx)
+	for _, in := range insts {
+		in.stop()
+	}
+	if err != nil {
+		_ = l.hs.Close()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil // the drain deadline passed: streams were cut
+		}
+		return fmt.Errorf("shut down listener: %w", err)
+	}
+	return nil
+}
+
+// Run serves every app's listener until ctx is done, then shuts them all
+// down gracefully, each within its table's drain timeout, and returns. A
+// Server runs once.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running || s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("run: %w", ErrClosed)
+	}
+	s.running = true
+	for _, a := range s.apps {
+		s.serve(a.ln)
+	}
+	s.mu.Unlock()
+
+	<-ctx.Done()
+
+	s.mu.Lock()
+	s.closed = true
+	apps := make([]*app, 0, len(s.apps))
+	for _, a := range s.apps {
+		apps = append(apps, a)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, a := range apps {
+		wg.Go(func() {
+			if err := s.stopApp(context.Background(), a); err != nil {
+				s.opts.Logger.Error("proxy: stop app", "app", a.name, "error", err)
+			}
+		})
+	}
+	wg.Wait()
+	s.serving.Wait()
+	s.transport.CloseIdleConnections()
+	return nil
+}
+
+// Addr returns the address app's listener is bound to, useful when its
+// table asked for port 0.
+func (s *Server) Addr(app string) (net.Addr, error) {
+	a, err := s.app(app)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ln.ln.Addr(), nil
+}
+
+// Table returns the app's current route table.
+func (s *Server) Table(app string) (*Table, error) {
+	a, err := s.app(app)
+	if err != nil {
+		return nil, err
+	}
+	return a.routes.Load().table, nil
+}
+
+func (s *Server) app(name string) (*app, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[name]
+	if a == nil {
+		return nil, fmt.Errorf("app %q: %w", name, ErrUnknownApp)
+	}
+	return a, nil
+}
+
+// Drain blocks until instance id of app has no request in flight, so that
+// the caller may stop it. The instance must already be out of the app's
+// table (else ErrStillRouted); Apply started its drain. When the table's
+// drain timeout passes, the instance's streams (event streams, WebSockets)
+// are closed; if requests are then still in flight, Drain returns an error
+// matching ErrDrainTimeout. An instance the proxy does not know has nothing
+// in flight: Drain returns nil. Drain also returns when ctx ends.
+func (s *Server) Drain(ctx context.Context, app, id string) error {
+	a, err := s.app(app)
+	if err != nil {
+		return fmt.Errorf("drain %q: %w", id, err)
+	}
+	in := a.instance(id)
+	if in == nil {
+		return nil
+	}
+	if err := in.wait(ctx); err != nil {
+		return fmt.Errorf("drain %q of app %q: %w", id, app, err)
+	}
+	a.mu.Lock()
+	if a.instances[id] == in && in.draining.Load() && in.load() == 0 {
+		delete(a.instances, id)
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// InFlight returns the number of requests in flight at instance id of app,
+// whether it is routed or draining; 0 for an unknown instance.
+func (s *Server) InFlight(app, id string) int64 {
+	a, err := s.app(app)
+	if err != nil {
+		return 0
+	}
+	if in := a.instance(id); in != nil {
+		return in.load()
+	}
+	return 0
+}
+
+// Stats returns what the proxy measured for one revision of app over the
+// last window (capped at Options.StatsWindow) ending now, and its totals
+// since it first served. It is the builtin analysis provider's source.
+func (s *Server) Stats(app, revision string, window time.Duration) (Summary, error) {
+	a, err := s.app(app)
+	if err != nil {
+		return Summary{}, fmt.Errorf("stats: %w", err)
+	}
+	rs := a.revision(revision)
+	if rs == nil {
+		return Summary{}, fmt.Errorf("stats of app %q: %w %q", app, ErrUnknownRevision, revision)
+	}
+	return rs.window.summary(s.now(), window), nil
+}
