@@ -1,0 +1,223 @@
+package resources
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+
+	"sluice.dev/sluice/internal/spec"
+	"sluice.dev/sluice/internal/store"
+	"sluice.dev/sluice/pkg/apiv1"
+)
+
+// Service reads and changes resources.
+type Service struct {
+	store store.Store
+	bell  *bell
+}
+
+// New returns a service over s.
+func New(s store.Store) *Service {
+	return &Service{store: s, bell: newBell()}
+}
+
+// Changed returns a channel that is closed at the next change of any
+// resource or the event log. Take a new one after it fires.
+func (s *Service) Changed() <-chan struct{} { return s.bell.wait() }
+
+// Notify wakes watchers; call it after writing events outside Apply/Delete.
+func (s *Service) Notify() { s.bell.ring() }
+
+// Apply creates or updates every document in one transaction: all land, or
+// none does. actor names who asked, for revisions and events.
+func (s *Service) Apply(ctx context.Context, docs []spec.Document, actor string) (apiv1.ApplyResult, error) {
+	var result apiv1.ApplyResult
+	err := s.store.Write(ctx, func(tx store.Tx) error {
+		result = apiv1.ApplyResult{}
+		if err := checkAddresses(ctx, tx, docs); err != nil {
+			return err
+		}
+		for _, d := range docs {
+			applied, err := applyOne(ctx, tx, d, actor)
+			if err != nil {
+				return err
+			}
+			result.Resources = append(result.Resources, applied)
+		}
+		return nil
+	})
+	if err != nil {
+		return apiv1.ApplyResult{}, err
+	}
+	s.bell.ring()
+	return result, nil
+}
+
+func applyOne(ctx context.Context, tx store.Tx, d spec.Document, actor string) (apiv1.Applied, error) {
+	out := apiv1.Applied{Kind: d.Kind, Name: d.Metadata.Name}
+	cur, err := tx.Get(ctx, d.Kind, d.Metadata.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if d.Metadata.ResourceVersion != 0 {
+			return out, fmt.Errorf("%s at version %d: %w", d.ID(), d.Metadata.ResourceVersion, store.ErrNotFound)
+		}
+		return create(ctx, tx, d, actor)
+	case err != nil:
+		return out, err
+	}
+	if rv := d.Metadata.ResourceVersion; rv != 0 && rv != cur.ResourceVersion {
+		return out, fmt.Errorf("%s: applied at version %d, stored version is %d: %w", d.ID(), rv, cur.ResourceVersion, store.ErrConflict)
+	}
+	revision := 0
+	if d.App != nil {
+		if revision, err = nextRevision(ctx, tx, d, actor); err != nil {
+			return out, err
+		}
+	}
+	out.ResourceVersion = cur.ResourceVersion
+	if revision == 0 && jsonEqual(cur.Spec, d.Spec) && maps.Equal(cur.Labels, d.Metadata.Labels) {
+		out.Action = apiv1.ActionUnchanged
+		return out, nil
+	}
+	next := cur
+	next.Spec, next.Labels = d.Spec, d.Metadata.Labels
+	if revision != 0 {
+		if next.Status, err = withLatestRevision(cur.Status, revision); err != nil {
+			return out, err
+		}
+	}
+	saved, err := tx.Update(ctx, next)
+	if err != nil {
+		return out, err
+	}
+	out.Action, out.ResourceVersion, out.Revision = apiv1.ActionConfigured, saved.ResourceVersion, revision
+	msg := fmt.Sprintf("%s updated by %s", d.ID(), actor)
+	if revision != 0 {
+		msg = fmt.Sprintf("%s updated by %s: revision %d", d.ID(), actor, revision)
+	}
+	_, err = tx.AppendEvent(ctx, store.Event{App: appOf(d), Revision: revision, Reason: "Updated", Message: msg})
+	return out, err
+}
+
+func create(ctx context.Context, tx store.Tx, d spec.Document, actor string) (apiv1.Applied, error) {
+	out := apiv1.Applied{Kind: d.Kind, Name: d.Metadata.Name, Action: apiv1.ActionCreated}
+	o := store.Object{Kind: d.Kind, Name: d.Metadata.Name, Labels: d.Metadata.Labels, Spec: d.Spec}
+	msg := fmt.Sprintf("%s created by %s", d.ID(), actor)
+	if d.App != nil {
+		rev, err := createRevision(ctx, tx, d, 1, actor)
+		if err != nil {
+			return out, err
+		}
+		out.Revision = rev.Number
+		if o.Status, err = withLatestRevision(nil, rev.Number); err != nil {
+			return out, err
+		}
+		msg += ": revision 1"
+	}
+	saved, err := tx.Create(ctx, o)
+	if err != nil {
+		return out, err
+	}
+	out.ResourceVersion = saved.ResourceVersion
+	_, err = tx.AppendEvent(ctx, store.Event{App: appOf(d), Revision: out.Revision, Reason: "Created", Message: msg})
+	return out, err
+}
+
+// nextRevision makes a new revision when the app's workload differs from
+// its latest revision's, and returns its number, or 0 when it does not.
+func nextRevision(ctx context.Context, tx store.Tx, d spec.Document, actor string) (int, error) {
+	revs, err := tx.ListRevisions(ctx, d.Metadata.Name)
+	if err != nil {
+		return 0, err
+	}
+	if n := len(revs); n > 0 {
+		var latest spec.Workload
+		if err := json.Unmarshal(revs[n-1].Workload, &latest); err != nil {
+			return 0, fmt.Errorf("revision %d of %q: %w", revs[n-1].Number, d.Metadata.Name, err)
+		}
+		if latest.Equal(d.App.Workload()) {
+			return 0, nil
+		}
+	}
+	rev, err := createRevision(ctx, tx, d, len(revs)+1, actor)
+	return rev.Number, err
+}
+
+func createRevision(ctx context.Context, tx store.Tx, d spec.Document, number int, actor string) (store.Revision, error) {
+	w := d.App.Workload()
+	raw, err := json.Marshal(w)
+	if err != nil {
+		return store.Revision{}, fmt.Errorf("encode workload of %q: %w", d.Metadata.Name, err)
+	}
+	rev, err := tx.CreateRevision(ctx, store.Revision{App: d.Metadata.Name, Number: number, Version: w.Version, Workload: raw, Cause: "apply by " + actor})
+	if err != nil {
+		return rev, err
+	}
+	_, err = tx.AppendEvent(ctx, store.Event{App: d.Metadata.Name, Revision: number, Reason: "RevisionCreated",
+		Message: fmt.Sprintf("revision %d of %s created by %s%s", number, d.Metadata.Name, actor, versionSuffix(w.Version))})
+	return rev, err
+}
+
+// withLatestRevision records a new latest revision in an app's status.
+func withLatestRevision(status json.RawMessage, revision int) (json.RawMessage, error) {
+	st := apiv1.AppStatus{Phase: apiv1.PhasePending}
+	if len(status) > 0 {
+		if err := json.Unmarshal(status, &st); err != nil {
+			return nil, fmt.Errorf("decode app status: %w", err)
+		}
+	}
+	st.LatestRevision = revision
+	if st.Phase == "" || st.StableRevision == 0 {
+		st.Phase = apiv1.PhasePending
+	}
+	st.Message = fmt.Sprintf("revision %d waits to be rolled out", revision)
+	return json.Marshal(st)
+}
+
+func appOf(d spec.Document) string {
+	if d.Kind == spec.KindApp {
+		return d.Metadata.Name
+	}
+	return ""
+}
+
+func versionSuffix(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " (version " + v + ")"
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
+}
+
+// bell lets any number of goroutines wait for the next change.
+type bell struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newBell() *bell { return &bell{ch: make(chan struct{})} }
+
+func (b *bell) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+func (b *bell) ring() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+}

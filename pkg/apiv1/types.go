@@ -1,0 +1,150 @@
+package apiv1
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// APIVersion is the apiVersion of every resource.
+const APIVersion = "sluice.dev/v1"
+
+// Object is a resource as the API returns it: the spec with every default
+// filled in, and the status sluice keeps about it.
+type Object struct {
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Metadata   Metadata        `json:"metadata"`
+	Spec       json.RawMessage `json:"spec"`
+	Status     json.RawMessage `json:"status,omitempty"`
+}
+
+// Metadata identifies a resource and its version.
+type Metadata struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// ResourceVersion grows with every write; send it back to make an
+	// update conditional.
+	ResourceVersion int64 `json:"resourceVersion"`
+	// Generation grows with every change of the spec.
+	Generation int64     `json:"generation"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// ObjectList is a list of resources of one kind.
+type ObjectList struct {
+	Items []Object `json:"items"`
+}
+
+// App phases.
+const (
+	// PhasePending: a revision waits to be rolled out.
+	PhasePending = "Pending"
+	// PhaseProgressing: a rollout is moving traffic.
+	PhaseProgressing = "Progressing"
+	// PhasePaused: a rollout waits for a human or a timer.
+	PhasePaused = "Paused"
+	// PhaseHealthy: the stable revision serves all traffic.
+	PhaseHealthy = "Healthy"
+	// PhaseDegraded: the app serves, but not as asked.
+	PhaseDegraded = "Degraded"
+	// PhaseAborted: the last rollout was aborted; stable serves.
+	PhaseAborted = "Aborted"
+	// PhaseFailed: the last rollout failed; stable serves.
+	PhaseFailed = "Failed"
+)
+
+// AppStatus is what sluice reports about an app.
+type AppStatus struct {
+	// Phase is one of the Phase constants.
+	Phase string `json:"phase"`
+	// Message explains the phase.
+	Message string `json:"message,omitempty"`
+	// LatestRevision is the newest revision of the app.
+	LatestRevision int `json:"latestRevision"`
+	// StableRevision serves traffic; 0 before the first one is up.
+	StableRevision int `json:"stableRevision,omitempty"`
+	// CandidateRevision is being rolled out; 0 when none.
+	CandidateRevision int `json:"candidateRevision,omitempty"`
+	// Weight is the candidate's share of traffic in basis points.
+	Weight int `json:"weight"`
+	// Step is the index of the current canary step.
+	Step int `json:"step,omitempty"`
+}
+
+// Revision is an immutable snapshot of an app's workload.
+type Revision struct {
+	App       string          `json:"app"`
+	Number    int             `json:"number"`
+	Version   string          `json:"version,omitempty"`
+	Workload  json.RawMessage `json:"workload"`
+	Cause     string          `json:"cause,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+}
+
+// RevisionList is an app's revisions, oldest first.
+type RevisionList struct {
+	Items []Revision `json:"items"`
+}
+
+// Event is one entry of the event log.
+type Event struct {
+	ID       int64           `json:"id"`
+	Time     time.Time       `json:"time"`
+	App      string          `json:"app,omitempty"`
+	Revision int             `json:"revision,omitempty"`
+	Type     string          `json:"type"`
+	Reason   string          `json:"reason"`
+	Message  string          `json:"message"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+// EventList is a page of events, oldest first.
+type EventList struct {
+	Items []Event `json:"items"`
+}
+
+// Apply actions.
+const (
+	ActionCreated    = "created"
+	ActionConfigured = "configured"
+	ActionUnchanged  = "unchanged"
+)
+
+// ApplyResult says what an apply did to each resource, in request order.
+type ApplyResult struct {
+	Resources []Applied `json:"resources"`
+}
+
+// Applied is the outcome for one resource.
+type Applied struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Action is created, configured or unchanged.
+	Action string `json:"action"`
+	// ResourceVersion is the stored version after the apply.
+	ResourceVersion int64 `json:"resourceVersion"`
+	// Revision is set for apps when the apply made a new revision.
+	Revision int `json:"revision,omitempty"`
+}
+
+// VersionInfo describes a sluice build.
+type VersionInfo struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit,omitempty"`
+	Date      string `json:"date,omitempty"`
+	GoVersion string `json:"goVersion"`
+}
+
+// Check is one readiness check's result.
+type Check struct {
+	Name  string `json:"name"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// Readiness is the body of /readyz.
+type Readiness struct {
+	Status string  `json:"status"`
+	Checks []Check `json:"checks"`
+}
