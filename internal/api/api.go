@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"sluice.dev/sluice/internal/auth"
+	"sluice.dev/sluice/internal/resources"
+	"sluice.dev/sluice/pkg/apiv1"
+)
+
+// MaxBodyBytes is the largest request body the API reads: 1 MiB.
+const MaxBodyBytes = 1 << 20
+
+// Authenticator turns a presented secret into an identity, or returns
+// auth.ErrUnauthenticated.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret string) (auth.Identity, error)
+}
+
+// ReadyCheck is one named readiness check; nil error means ready.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Options wires the API to the rest of sluice.
+type Options struct {
+	// Resources reads and changes resources. Required.
+	Resources *resources.Service
+	// Auth authenticates tokens. Required.
+	Auth Authenticator
+	// Logger receives one line per request and every recovered panic.
+	Logger *slog.Logger
+	// Version describes this build, for /api/v1/version.
+	Version apiv1.VersionInfo
+	// Ready are the checks behind /readyz.
+	Ready []ReadyCheck
+	// Extra are more routes (OFREP, the dashboard) mounted beside the API.
+	Extra []Route
+}
+
+// Route is one path of the API with the permission it needs.
+type Route struct {
+	// Pattern is a net/http ServeMux pattern such as "GET /api/v1/apps".
+	Pattern string
+	// Permission is what the caller's role must grant.
+	Permission auth.Permission
+	// Handler serves the route.
+	Handler http.Handler
+}
+
+// API serves sluice's HTTP API.
+type API struct {
+	opts    Options
+	log     *slog.Logger
+	routes  []Route
+	handler http.Handler
+}
+
+// New builds the API.
+func New(opts Options) *API {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &API{opts: opts, log: log}
+	a.routes = append(a.ownRoutes(), opts.Extra...)
+	mux := http.NewServeMux()
+	for _, r := range a.routes {
+		mux.Handle(r.Pattern, a.authorize(r.Permission, r.Handler))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, nil)
+	})
+	a.handler = a.withRequestID(a.recoverPanics(a.logRequests(limitBody(mux))))
+	return a
+}
+
+// ServeHTTP serves a request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// Routes lists every route with its permission.
+func (a *API) Routes() []Route { return a.routes }
+
+func (a *API) ownRoutes() []Route {
+	h := func(f http.HandlerFunc) http.Handler { return f }
+	return []Route{
+		{"GET /livez", auth.PermNone, h(a.livez)},
+		{"GET /readyz", auth.PermNone, h(a.readyz)},
+		{"GET /api/v1/version", auth.PermRead, h(a.version)},
+		{"GET /api/v1/whoami", auth.PermNone, h(a.whoami)},
+		{"POST /api/v1/apply", auth.PermWrite, h(a.apply)},
+		{"GET /api/v1/events", auth.PermRead, h(a.events)},
+		{"GET /api/v1/{kind}", auth.PermRead, h(a.list)},
+		{"GET /api/v1/{kind}/{name}", auth.PermRead, h(a.get)},
+		{"PUT /api/v1/{kind}/{name}", auth.PermWrite, h(a.put)},
+		{"DELETE /api/v1/{kind}/{name}", auth.PermWrite, h(a.delete)},
+		{"GET /api/v1/apps/{name}/revisions", auth.PermRead, h(a.revisions)},
+	}
+}
