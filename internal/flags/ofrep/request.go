@@ -110,6 +110,10 @@ func nestingWithin(data []byte, max int) (depth int, ok bool) {
 			}
 		case '}', ']':
 			level--
+			if level < 0 {
+				// Unbalanced: not JSON, and the decoder will say so.
+				return depth, true
+			}
 		}
 	}
 	return depth, true
