@@ -1,5 +1,7 @@
 package flags
 
+import "strconv"
+
 // Reason says why an evaluation produced its value, in OpenFeature's terms.
 type Reason string
 
@@ -67,4 +69,24 @@ type Evaluation struct {
 	// Metadata is the flag set's metadata merged with the flag's own (the
 	// flag's keys win). It is shared and must not be modified.
 	Metadata map[string]any
+}
+
+// As checks the evaluation against the type the caller asked for, as an
+// OpenFeature provider does for a typed resolution: when a value of
+// another type was resolved, it returns an ERROR evaluation with
+// TYPE_MISMATCH and no value; otherwise e unchanged. As in flagd, an
+// evaluation without a value (disabled, no default variant, an error) is
+// returned unchanged.
+func (e Evaluation) As(want ValueType) Evaluation {
+	if e.Value == nil || e.Type == want {
+		return e
+	}
+	return Evaluation{
+		Key:          e.Key,
+		Type:         e.Type,
+		Reason:       ReasonError,
+		ErrorCode:    ErrorTypeMismatch,
+		ErrorMessage: "flag " + strconv.Quote(e.Key) + " is " + string(e.Type) + ", not " + string(want),
+		Metadata:     e.Metadata,
+	}
 }
