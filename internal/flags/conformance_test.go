@@ -260,4 +260,3 @@ func TestTestbedFlagFilesLoad(t *testing.T) {
 		})
 	}
 }
-

@@ -275,4 +275,3 @@ func decodeFlagObject(p string, raw json.RawMessage, probs *problems) (map[strin
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }
-
