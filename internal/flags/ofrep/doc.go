@@ -29,8 +29,8 @@
 // carry {"errorDetails": "..."}.
 //
 // The targetingKey is optional although the schema marks it required: a
-// flag without targeting needs none, and the evaluator reports
-// TARGETING_KEY_MISSING where a rule does.
+// flag without targeting needs none, and fractional targeting without one
+// gives the default variant, as flagd does.
 //
 // Reasons. OFREP 0.3.0 allows STATIC, TARGETING_MATCH, SPLIT, DISABLED and
 // UNKNOWN. The evaluator's DEFAULT (targeting ran and chose nothing) has no

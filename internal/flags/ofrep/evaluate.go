@@ -89,12 +89,11 @@ func (h *Handler) evaluateAll(env string, set *flags.Set, evalCtx map[string]any
 	if set == nil {
 		return []evaluation{}
 	}
-	keys := set.Keys()
-	out := make([]evaluation, 0, len(keys))
-	for _, key := range keys {
-		ev := set.Evaluate(key, evalCtx, now)
+	all := set.EvaluateAll(evalCtx, now)
+	out := make([]evaluation, len(all))
+	for i, ev := range all {
 		h.observe(env, ev)
-		out = append(out, toWire(ev))
+		out[i] = toWire(ev)
 	}
 	return out
 }

@@ -309,3 +309,31 @@ func TestWrongMethodAndPath(t *testing.T) {
 	}
 	f.post(t, "/ofrep/v1/evaluate", prodKey, `{"context":{}}`).wantStatus(t, http.StatusNotFound)
 }
+
+func TestFailedEvaluationAnswers400(t *testing.T) {
+	s := loadSpec(t)
+	f := newFixture(t)
+	// Targeting names its variant after the context; "ghost" is none.
+	f.feed.Publish("production", parseSet(t, `{"flags":{
+		"pick": {"state":"ENABLED","variants":{"a":"A","b":"B"},"defaultVariant":"a",
+			"targeting":{"var":"wanted"}},
+		"plain": {"state":"ENABLED","variants":{"on":true},"defaultVariant":"on"}}}`), "2")
+
+	single := f.post(t, flagPath("pick"), prodKey, `{"context":{"wanted":"ghost"}}`).wantStatus(t, http.StatusBadRequest)
+	single.conform(t, s, flagPath("pick"))
+	if got := single.decode(t); got["errorCode"] != "GENERAL" || got["key"] != "pick" || got["errorDetails"] == "" {
+		t.Fatalf("answer = %v", got)
+	}
+	f.post(t, flagPath("pick"), prodKey, `{"context":{"wanted":"b"}}`).wantStatus(t, http.StatusOK)
+
+	// In bulk the failure is one item; the others still have values.
+	bulk := f.post(t, ofrep.FlagsPath, prodKey, `{"context":{"wanted":"ghost"}}`).wantStatus(t, http.StatusOK)
+	bulk.conform(t, s, ofrep.FlagsPath)
+	items := bulk.decode(t)["flags"].([]any)
+	if pick := items[0].(map[string]any); pick["errorCode"] != "GENERAL" {
+		t.Fatalf("pick = %v", pick)
+	}
+	if plain := items[1].(map[string]any); plain["value"] != true {
+		t.Fatalf("plain = %v", plain)
+	}
+}
