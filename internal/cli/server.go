@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"sluice.dev/sluice/internal/server"
+)
+
+// fileConfig is the optional configuration file of `sluice server`.
+type fileConfig struct {
+	Listen          string `json:"listen"`
+	DataDir         string `json:"dataDir"`
+	LogLevel        string `json:"logLevel"`
+	LogFormat       string `json:"logFormat"`
+	ShutdownTimeout string `json:"shutdownTimeout"`
+}
+
+func (a *app) serverCommand() *cobra.Command {
+	var listen, logLevel, logFormat, configFile string
+	var shutdown time.Duration
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the sluice server",
+		Long: `Run the sluice server: the API, the store and everything that ships apps.
+
+Settings come from flags, else SLUICE_* environment variables, else the
+configuration file (--config, YAML with the keys listen, dataDir, logLevel,
+logFormat, shutdownTimeout), else the defaults shown.
+
+On its first start the server creates an admin API token and writes it to
+<data-dir>/admin.token (mode 0600); the CLI on the same machine finds it there.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var file fileConfig
+			if path := first(configFile, a.getenv("SLUICE_CONFIG")); path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return fmt.Errorf("config file: %w", err)
+				}
+				if err := yaml.UnmarshalStrict(b, &file); err != nil {
+					return fmt.Errorf("config file %s: %w", path, err)
+				}
+			}
+			cfg := server.Config{
+				Listen:    a.setting(cmd, "listen", listen, "SLUICE_LISTEN", file.Listen),
+				DataDir:   a.setting(cmd, "data-dir", a.conn.dataDir, "SLUICE_DATA_DIR", file.DataDir),
+				LogLevel:  a.setting(cmd, "log-level", logLevel, "SLUICE_LOG_LEVEL", file.LogLevel),
+				LogFormat: a.setting(cmd, "log-format", logFormat, "SLUICE_LOG_FORMAT", file.LogFormat),
+			}
+			st := a.setting(cmd, "shutdown-timeout", shutdown.String(), "SLUICE_SHUTDOWN_TIMEOUT", file.ShutdownTimeout)
+			d, err := time.ParseDuration(st)
+			if err != nil {
+				return usagef("shutdown timeout %q: %v", st, err)
+			}
+			cfg.ShutdownTimeout = d
+			return server.Run(cmd.Context(), cfg, a.io.Err, a.build)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", server.DefaultListen, "API address host:port (env SLUICE_LISTEN)")
+	f.StringVar(&logLevel, "log-level", server.DefaultLogLevel, "debug, info, warn or error (env SLUICE_LOG_LEVEL)")
+	f.StringVar(&logFormat, "log-format", server.DefaultLogFormat, "json, text, or auto: text on a terminal (env SLUICE_LOG_FORMAT)")
+	f.DurationVar(&shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "how long a graceful stop may take (env SLUICE_SHUTDOWN_TIMEOUT)")
+	f.StringVar(&configFile, "config", "", "YAML configuration file (env SLUICE_CONFIG)")
+	return cmd
+}
+
+// setting resolves one setting: a flag the user set, else the environment,
+// else the file, else the flag's default.
+func (a *app) setting(cmd *cobra.Command, flag, flagValue, envName, fileValue string) string {
+	if fl := cmd.Flags().Lookup(flag); fl != nil && fl.Changed {
+		return flagValue
+	}
+	if v := a.getenv(envName); v != "" {
+		return v
+	}
+	if fileValue != "" {
+		return fileValue
+	}
+	return flagValue
+}

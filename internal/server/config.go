@@ -1,0 +1,89 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is everything `sluice server` can be told.
+type Config struct {
+	// Listen is the API's address. Default 127.0.0.1:7070; port 0 picks a
+	// free port (written to <DataDir>/server.url).
+	Listen string `json:"listen"`
+	// DataDir holds the store, the admin token and instance logs. Default:
+	// $XDG_STATE_HOME/sluice, else ~/.local/state/sluice.
+	DataDir string `json:"dataDir"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `json:"logLevel"`
+	// LogFormat is json, text or auto (text on a terminal). Default auto.
+	LogFormat string `json:"logFormat"`
+	// ShutdownTimeout bounds a graceful stop. Default 10s.
+	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
+}
+
+// Defaults.
+const (
+	DefaultListen          = "127.0.0.1:7070"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "auto"
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Files in the data directory.
+const (
+	// DatabaseFile is the SQLite store.
+	DatabaseFile = "sluice.db"
+	// AdminTokenFile holds the admin token made on first start (mode 0600).
+	AdminTokenFile = "admin.token"
+	// URLFile holds the API's URL while the server runs, for the CLI.
+	URLFile = "server.url"
+)
+
+// DefaultDataDir is where state lives when no directory is given.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "sluice")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "sluice")
+	}
+	return ".sluice"
+}
+
+// withDefaults fills unset fields.
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = DefaultLogLevel
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = DefaultLogFormat
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+// prepareDataDir creates the data directory (mode 0700) if needed.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return errors.New("data directory " + dir + " is not a directory")
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"sluice.dev/sluice/internal/api"
+	"sluice.dev/sluice/internal/auth"
+	"sluice.dev/sluice/internal/resources"
+	"sluice.dev/sluice/internal/store/sqlite"
+	"sluice.dev/sluice/internal/telemetry"
+	"sluice.dev/sluice/pkg/apiv1"
+)
+
+// Timeouts of the API listener.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = time.Minute // event streams lift it for themselves
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
+// Run starts sluice with cfg, logs to logOut, and serves until ctx ends;
+// then it stops gracefully. It returns the first error that stopped it.
+func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.VersionInfo) error {
+	cfg = cfg.withDefaults()
+	log, err := telemetry.NewLogger(logOut, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	tokens := auth.NewTokens(st, time.Now)
+	if err := ensureAdminToken(ctx, tokens, cfg.DataDir, log); err != nil {
+		return err
+	}
+	handler := api.New(api.Options{
+		Resources: resources.New(st),
+		Auth:      tokens,
+		Logger:    log,
+		Version:   version,
+		Ready:     []api.ReadyCheck{{Name: "store", Check: st.Ping}},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("API listener: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	urlFile := filepath.Join(cfg.DataDir, URLFile)
+	if err := writePrivate(urlFile, url+"\n"); err != nil {
+		ln.Close()
+		return fmt.Errorf("write %s: %w", urlFile, err)
+	}
+	defer os.Remove(urlFile)
+
+	srv := &http.Server{
+		Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
+	log.Info("sluice is listening", "url", url, "data_dir", cfg.DataDir, "version", version.Version)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("API server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		log.Info("sluice is stopping")
+		return srv.Shutdown(shutCtx)
+	})
+	err = g.Wait()
+	log.Info("sluice stopped")
+	return err
+}
+
+// ensureAdminToken makes the first admin token when the store has none, and
+// writes it to the data directory for the local CLI.
+func ensureAdminToken(ctx context.Context, tokens *auth.Tokens, dataDir string, log *slog.Logger) error {
+	exists, err := tokens.Any(ctx)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	secret, _, err := tokens.Create(ctx, auth.NewToken{Name: "admin", Role: auth.RoleAdmin})
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dataDir, AdminTokenFile)
+	if err := writePrivate(path, secret+"\n"); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	log.Info("created the admin API token", "file", path)
+	return nil
+}
+
+// writePrivate writes a file that only its owner may read, whatever mode
+// an older copy had.
+func writePrivate(path, content string) error {
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
