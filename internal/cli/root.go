@@ -31,11 +31,11 @@ type env func(string) string
 
 // app holds what every command shares.
 type app struct {
-	io      IO
-	getenv  env
-	build   apiv1.VersionInfo
-	conn    connFlags
-	output  string
+	io     IO
+	getenv env
+	build  apiv1.VersionInfo
+	conn   connFlags
+	output string
 }
 
 // usageError marks errors in how a command was called.
