@@ -110,6 +110,9 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
 
 	s := &eventWriter{w: w, rc: http.NewResponseController(w), timeout: h.cfg.writeTimeout}
 	s.printf("retry: %d\n\n", h.cfg.retry.Milliseconds())
