@@ -462,6 +462,7 @@ func TestChildrenDieWhenSluiceIsKilled(t *testing.T) {
 	pidFile := filepath.Join(dir, "child")
 	cmd := startSelf(t, "driver", "LOG_DIR="+filepath.Join(dir, "logs"), "PID_FILE="+pidFile)
 	child := readPID(t, pidFile)
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) }) // should it survive
 	if !alive(child) {
 		t.Fatal("child not running")
 	}
