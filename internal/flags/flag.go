@@ -97,7 +97,7 @@ func (d flagDef) variants() (map[string]any, []string, ValueType) {
 		case typ == "":
 			typ, first = t, name
 		case t != typ:
-			d.probs.add(sevDocument, p, "variants mix types: %q is %s, %q is %s; all variants of a flag must have one type", first, typ, name, t)
+			d.probs.add(sevDocument, p, "variants must share one type: %q is %s, %q is %s", first, typ, name, t)
 			return nil, nil, ""
 		}
 	}

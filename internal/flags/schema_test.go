@@ -76,7 +76,7 @@ func TestSchemaNegativeFlagSetsAreRejected(t *testing.T) {
 		"empty-variants.json":                 {"flags.myBoolFlag.variants", "needs at least one variant"},
 		"malformed-flag.json":                 {"flags.not-a-flag.state", "is required"},
 		"missing-variants.json":               {"flags.myBoolFlag.variants", "is required"},
-		"mixed-variant-types.ffconfig.json":   {"flags.myBoolFlag.variants", "variants mix types"},
+		"mixed-variant-types.ffconfig.json":   {"flags.myBoolFlag.variants", "variants must share one type"},
 		"state-set-incorrectly.json":          {"flags.myBoolFlag.state", `must be "ENABLED" or "DISABLED", got "WILL-FAIL"`},
 		"with-array-flags.json":               {"flags", "the array form belongs to flagd.json"},
 		"with-invalid-flag-metadata.json":     {"flags.myBoolFlag.metadata.invalid", "metadata values must be strings, numbers or booleans"},

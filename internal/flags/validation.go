@@ -130,8 +130,12 @@ func (p *problems) since(m int, min severity) (string, bool) {
 	return "", false
 }
 
-// member returns the path of an object member.
+// member returns the path of an object member; an empty name is shown as
+// "".
 func member(path, name string) string {
+	if name == "" {
+		name = `""`
+	}
 	if path == "" {
 		return name
 	}
@@ -163,7 +167,7 @@ func jsonKind(v any) string {
 	}
 }
 
-// quoteList renders names as a sorted, quoted, comma-separated list.
+// quoteList renders names as a quoted, comma-separated list.
 func quoteList(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
