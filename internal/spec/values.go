@@ -61,11 +61,3 @@ func checkPercent(p Percent) string {
 	}
 	return ""
 }
-
-// durationOr returns d's value, or def when d is nil.
-func durationOr(d *Duration, def time.Duration) time.Duration {
-	if d == nil {
-		return def
-	}
-	return d.Duration
-}

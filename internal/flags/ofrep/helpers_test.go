@@ -1,7 +1,6 @@
 package ofrep_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -198,12 +197,3 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// jsonBody renders v as a JSON request body.
-func jsonBody(t testing.TB, v any) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		t.Fatalf("encode body: %v", err)
-	}
-	return buf.String()
-}
