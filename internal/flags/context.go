@@ -3,6 +3,7 @@ package flags
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // targetingKeyField is the context member that holds the OpenFeature
@@ -33,6 +34,7 @@ type state struct {
 	budget       int
 	exceeded     bool
 	root         map[string]any // the root data as one map, built on demand
+	invalid      string         // why a context value read cannot be used; "" when all were fine
 }
 
 // newState starts an evaluation of flag key (keyValue is the same key,
@@ -123,13 +125,16 @@ func (st *state) lookup(data any, parts []string) any {
 			}
 			cur = d[i]
 		default:
+			st.checkRead(parts, cur)
 			return nil
 		}
 		if cur == nil {
 			return nil
 		}
 	}
-	return st.materialize(cur)
+	out := st.materialize(cur)
+	st.checkRead(parts, out)
+	return out
 }
 
 // materialize turns the scope stand-ins into the data they stand for.
@@ -143,49 +148,68 @@ func (st *state) materialize(v any) any {
 	return v
 }
 
-// checkContext reports why an evaluation context cannot be used, or ""
-// when it can: every value must be one JSON can hold (null, boolean,
-// string, number, array, object), and the targeting key, when present,
-// must be a string.
-func checkContext(ctx map[string]any) string {
+// checkTargetingKey reports why the context's targeting key cannot be
+// used, or "" when it can: when present, it must be a string.
+func checkTargetingKey(ctx map[string]any) string {
 	if tk, ok := ctx[targetingKeyField]; ok && tk != nil {
 		if _, isString := tk.(string); !isString {
 			return fmt.Sprintf("targetingKey must be a string, not %s", jsonType(tk))
 		}
 	}
-	for k, v := range ctx {
-		if msg := checkValue(k, v, 1); msg != "" {
-			return msg
-		}
-	}
 	return ""
 }
 
-// checkValue checks one context value at path, depth levels down.
-func checkValue(path string, v any, depth int) string {
+// checkRead records, the first time it happens, that targeting read a
+// context value JSON cannot hold (a Go struct, a channel, a structure
+// nested deeper than maxContextDepth or containing itself). Only what a
+// rule reads is checked, so a context costs nothing it is not asked for.
+func (st *state) checkRead(parts []string, v any) {
+	switch v.(type) {
+	case nil, bool, string, float64:
+		return
+	}
+	if st.invalid != "" || isNumber(v) {
+		return
+	}
+	inner, bad, ok := badValue(v, 1)
+	if ok {
+		return
+	}
+	where := strings.Join(parts, ".") + inner
+	if bad == nil {
+		st.invalid = fmt.Sprintf("context value %s nests deeper than %d levels", where, maxContextDepth)
+		return
+	}
+	st.invalid = fmt.Sprintf("context value %s has type %T, which JSON cannot hold", where, bad)
+}
+
+// badValue finds a value JSON cannot hold inside v, depth levels down. It
+// returns the path to it below v and the value (nil when v nests too
+// deeply); the path is built only when something is found.
+func badValue(v any, depth int) (string, any, bool) {
 	if depth > maxContextDepth {
-		return fmt.Sprintf("context value %s nests deeper than %d levels", path, maxContextDepth)
+		return "", nil, false
 	}
 	switch x := v.(type) {
-	case nil, bool, string:
-		return ""
+	case nil, bool, string, rootScope:
+		return "", nil, true
 	case []any:
 		for i, e := range x {
-			if msg := checkValue(index(path, i), e, depth+1); msg != "" {
-				return msg
+			if inner, bad, ok := badValue(e, depth+1); !ok {
+				return index("", i) + inner, bad, false
 			}
 		}
-		return ""
+		return "", nil, true
 	case map[string]any:
 		for k, e := range x {
-			if msg := checkValue(member(path, k), e, depth+1); msg != "" {
-				return msg
+			if inner, bad, ok := badValue(e, depth+1); !ok {
+				return "." + member("", k) + inner, bad, false
 			}
 		}
-		return ""
+		return "", nil, true
 	}
 	if isNumber(v) {
-		return ""
+		return "", nil, true
 	}
-	return fmt.Sprintf("context value %s has type %T, which JSON cannot hold", path, v)
+	return "", v, false
 }

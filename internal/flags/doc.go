@@ -34,10 +34,12 @@
 //     DEFAULT. A flag without a default variant then gives no value
 //     (Value nil, reason DEFAULT), and clients use their code default.
 //   - A name that is not a variant, or an array or object, is an error
-//     (GENERAL). So is a context holding values JSON cannot hold, or a
-//     targetingKey that is not a string (INVALID_CONTEXT), checked for
-//     flags with targeting. A missing flag is FLAG_NOT_FOUND; Evaluation.As
-//     turns a value of the wrong type into TYPE_MISMATCH.
+//     (GENERAL), and so is a rule that exceeds its work budget. Targeting
+//     that reads a context value JSON cannot hold (a Go struct, a channel,
+//     a structure containing itself), or a targetingKey that is not a
+//     string, is INVALID_CONTEXT; flags without targeting do not look at
+//     the context. A missing flag is FLAG_NOT_FOUND; Evaluation.As turns a
+//     value of the wrong type into TYPE_MISMATCH.
 //   - TARGETING_KEY_MISSING is never produced: as in flagd and its testbed,
 //     fractional without a targeting key is null, which gives the default
 //     variant.

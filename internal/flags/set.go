@@ -81,11 +81,14 @@ func (s *Set) EvaluateAll(evalCtx map[string]any, now time.Time) []Evaluation {
 
 // evaluate runs the flag's targeting.
 func (f *flag) evaluate(evalCtx map[string]any, now time.Time) Evaluation {
-	if msg := checkContext(evalCtx); msg != "" {
+	if msg := checkTargetingKey(evalCtx); msg != "" {
 		return f.failure(ErrorInvalidContext, msg)
 	}
 	st := newState(evalCtx, f.key, f.keyValue, now.Unix())
 	out := f.rule.eval(st, rootScope{})
+	if st.invalid != "" {
+		return f.failure(ErrorInvalidContext, st.invalid)
+	}
 	if st.exceeded {
 		return f.failure(ErrorGeneral, "targeting exceeded its evaluation budget")
 	}
