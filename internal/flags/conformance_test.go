@@ -1,6 +1,7 @@
 package flags
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -48,6 +49,7 @@ func TestFlagdTestbed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load testkit-flags.json: %v", err)
 	}
+	var report bytes.Buffer
 	suite := godog.TestSuite{
 		Name: "flagd-testbed-evaluator",
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
@@ -55,7 +57,7 @@ func TestFlagdTestbed(t *testing.T) {
 		},
 		Options: &godog.Options{
 			Format:   "progress",
-			Output:   testWriter{t},
+			Output:   &report,
 			Paths:    []string{filepath.Join(dir, "evaluator", "gherkin")},
 			Tags:     "~@fractional-v1",
 			Strict:   true,
@@ -63,17 +65,15 @@ func TestFlagdTestbed(t *testing.T) {
 			TestingT: t,
 		},
 	}
-	if status := suite.Run(); status != 0 {
-		t.Fatalf("testbed scenarios failed (status %d)", status)
+	status := suite.Run()
+	for _, line := range strings.Split(report.String(), "\n") {
+		if strings.Contains(line, " scenarios (") || strings.Contains(line, " steps (") {
+			t.Log(line)
+		}
 	}
-}
-
-// testWriter sends godog's report to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	if status != 0 {
+		t.Fatalf("testbed scenarios failed (status %d):\n%s", status, report.String())
+	}
 }
 
 // testbedScenario is the state of one scenario.

@@ -75,7 +75,7 @@ func TestEvaluateReasonsAndErrorCodes(t *testing.T) {
 		{name: "context JSON cannot hold", key: "tiered", ctx: map[string]any{"tier": struct{}{}}, reason: ReasonError, code: ErrorInvalidContext, message: "context value tier has type struct {}"},
 		{name: "targeting key not a string", key: "tiered", ctx: map[string]any{"targetingKey": 7.0}, reason: ReasonError, code: ErrorInvalidContext, message: "targetingKey must be a string"},
 		{name: "static flags ignore the context", key: "static", ctx: map[string]any{"x": make(chan int)}, value: true, variant: "on", reason: ReasonStatic},
-		{name: "fractional without targeting key", key: "split", reason: ReasonDefault, value: "A", variant: "a"},
+		{name: "fractional without targeting key is DEFAULT, never TARGETING_KEY_MISSING", key: "split", reason: ReasonDefault, value: "A", variant: "a"},
 		{name: "fractional with empty targeting key", key: "split", ctx: map[string]any{"targetingKey": ""}, reason: ReasonDefault, value: "A", variant: "a"},
 		{name: "timestamp is now", key: "clock", value: "after", variant: "after", reason: ReasonTargetingMatch},
 		{name: "work budget", key: "greedy", ctx: map[string]any{"list": forty}, reason: ReasonError, code: ErrorGeneral, message: "budget"},
@@ -83,6 +83,9 @@ func TestEvaluateReasonsAndErrorCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := set.Evaluate(tt.key, tt.ctx, testNow())
+			if got.ErrorCode == ErrorTargetingKeyMissing {
+				t.Error("TARGETING_KEY_MISSING: flagd and its testbed answer DEFAULT instead")
+			}
 			if got.Key != tt.key || !reflect.DeepEqual(got.Value, tt.value) || got.Variant != tt.variant ||
 				got.Reason != tt.reason || got.ErrorCode != tt.code {
 				t.Errorf("got %+v\nwant value %#v variant %q reason %s code %q", got, tt.value, tt.variant, tt.reason, tt.code)
@@ -106,6 +109,9 @@ func TestEvaluateTypeAndMetadata(t *testing.T) {
 	}
 	if m := set.Evaluate("disabled", nil, testNow()).Metadata; m["flagSetId"] != "production" {
 		t.Errorf("disabled flag metadata %v, want the set's", m)
+	}
+	if got := set.Evaluate("clock", nil, time.Unix(1772366399, 0)); got.Value != "before" {
+		t.Errorf("clock a second earlier: %+v, want before ($flagd.timestamp is the time passed in)", got)
 	}
 	if m := set.Evaluate("nope", nil, testNow()).Metadata; m != nil {
 		t.Errorf("missing flag metadata %v, want none", m)

@@ -30,7 +30,10 @@ func (e FieldError) String() string {
 // they reject. It lists every problem found, not only the first, so that a
 // user can fix them all at once. Nothing is loaded when it is returned.
 type ValidationError struct {
-	// Problems are the problems found, in document order.
+	// Problems are the problems found, in the order they were found: the
+	// document's own members, then each flag (by key, or in array order
+	// for the array form) with the evaluators it uses, then evaluators no
+	// flag uses.
 	Problems []FieldError
 }
 
