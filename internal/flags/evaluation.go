@@ -11,8 +11,9 @@ const (
 	ReasonStatic Reason = "STATIC"
 	// ReasonTargetingMatch means the targeting rule chose the variant.
 	ReasonTargetingMatch Reason = "TARGETING_MATCH"
-	// ReasonDefault means the targeting rule ran but chose nothing, so the
-	// default variant was used.
+	// ReasonDefault means the targeting rule ran but chose nothing (it
+	// returned null), so the default variant was used; or the flag has no
+	// default variant to give, and Value is nil.
 	ReasonDefault Reason = "DEFAULT"
 	// ReasonDisabled means the flag's state is DISABLED.
 	ReasonDisabled Reason = "DISABLED"
@@ -25,13 +26,26 @@ type ErrorCode string
 
 // The error codes an evaluation can report.
 const (
-	ErrorNone                ErrorCode = ""
-	ErrorFlagNotFound        ErrorCode = "FLAG_NOT_FOUND"
-	ErrorParse               ErrorCode = "PARSE_ERROR"
-	ErrorTypeMismatch        ErrorCode = "TYPE_MISMATCH"
+	// ErrorNone is the code of an evaluation that did not fail.
+	ErrorNone ErrorCode = ""
+	// ErrorFlagNotFound means the set has no flag with the key.
+	ErrorFlagNotFound ErrorCode = "FLAG_NOT_FOUND"
+	// ErrorParse means the flag's targeting could not be compiled; only a
+	// set loaded with ParseLenient has such flags.
+	ErrorParse ErrorCode = "PARSE_ERROR"
+	// ErrorTypeMismatch means the value is not of the type asked for; see
+	// Evaluation.As.
+	ErrorTypeMismatch ErrorCode = "TYPE_MISMATCH"
+	// ErrorTargetingKeyMissing is OpenFeature's code for a missing
+	// targeting key. Evaluate never reports it: as in flagd, fractional
+	// without a targeting key gives the default variant.
 	ErrorTargetingKeyMissing ErrorCode = "TARGETING_KEY_MISSING"
-	ErrorInvalidContext      ErrorCode = "INVALID_CONTEXT"
-	ErrorGeneral             ErrorCode = "GENERAL"
+	// ErrorInvalidContext means targeting read a context value JSON cannot
+	// hold, or the targeting key is not a string.
+	ErrorInvalidContext ErrorCode = "INVALID_CONTEXT"
+	// ErrorGeneral means targeting returned something that names no
+	// variant, or exceeded its work budget.
+	ErrorGeneral ErrorCode = "GENERAL"
 )
 
 // ValueType is the single type shared by all variants of one flag.
@@ -55,8 +69,9 @@ type Evaluation struct {
 	Key string
 	// Type is the type of the flag's variants; empty when the flag was not found.
 	Type ValueType
-	// Value is the resolved variant's value: bool, string, float64 or
-	// map[string]any / []any for objects; nil when there is none.
+	// Value is the resolved variant's value: bool, string, float64 or,
+	// for objects, map[string]any; nil when there is none. An object is
+	// shared with the Set and must not be modified.
 	Value any
 	// Variant is the resolved variant's name; empty when there is none.
 	Variant string
