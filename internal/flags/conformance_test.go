@@ -260,3 +260,39 @@ func TestTestbedFlagFilesLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestTestbedEdgeCaseFlags evaluates the testbed's edge-case flags, which
+// its provider suites use, with the answers flagd gives.
+func TestTestbedEdgeCaseFlags(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testbedDir(t), "flags", "edge-case-flags.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := ParseLenient(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key    string
+		ctx    map[string]any
+		value  any
+		reason Reason
+		code   ErrorCode
+	}{
+		{"targeting-null-variant-flag", nil, 2.0, ReasonDefault, ""},
+		{"error-targeting-flag", nil, nil, ReasonError, ErrorParse},
+		{"missing-variant-targeting-flag", nil, nil, ReasonError, ErrorGeneral},
+		{"non-string-variant-targeting-flag", nil, 2.0, ReasonTargetingMatch, ""},
+		{"empty-targeting-flag", nil, 1.0, ReasonStatic, ""},
+		{"targeting-null-flag", nil, 2.0, ReasonDefault, ""},
+		{"targeting-null-flag", map[string]any{"targetingKey": "u"}, 1.0, ReasonTargetingMatch, ""},
+		{"fractional-zero-weights-flag", map[string]any{"targetingKey": "u"}, "fallback", ReasonDefault, ""},
+		{"semver-invalid-version-flag", map[string]any{"version": "x"}, "fallback", ReasonDefault, ""},
+	}
+	for _, tt := range tests {
+		got := set.Evaluate(tt.key, tt.ctx, testNow())
+		if got.Value != tt.value || got.Reason != tt.reason || got.ErrorCode != tt.code {
+			t.Errorf("%s %v: %+v, want %v %s %q", tt.key, tt.ctx, got, tt.value, tt.reason, tt.code)
+		}
+	}
+}

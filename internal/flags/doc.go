@@ -75,7 +75,7 @@
 // # Cost
 //
 // A flag without targeting evaluates in tens of nanoseconds without
-// allocating; a targeting rule in well under a microsecond. Each
+// allocating; a typical targeting rule in under a microsecond. Each
 // evaluation has a work budget, so that no rule can loop or build strings
 // without bound.
 package flags
