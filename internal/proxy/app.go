@@ -141,19 +141,19 @@ func (rt *routes) pick(in routeInput, now time.Time) (*revisionRoute, *instance,
 		if rr == nil || len(rr.insts) == 0 {
 			continue // an empty revision hands its share to the other
 		}
-		if inst, i := rr.acquire(rt.table.spec.Policy, 0, now); inst != nil {
+		if inst, i := rr.acquire(rt.table.spec.Policy, rr.next.Add(1)-1, 0, now); inst != nil {
 			return rr, inst, i
 		}
 	}
 	return first, nil, -1
 }
 
-// acquire picks an untried instance of the revision and counts a request in
-// flight there. Instances that started draining since the table was built
-// are skipped. It returns nil when none is left.
-func (rr *revisionRoute) acquire(p Policy, tried uint64, now time.Time) (*instance, int) {
+// acquire picks an untried instance of the revision, scanning from start,
+// and counts a request in flight there. Instances that started draining
+// since the table was built are skipped. It returns nil when none is left.
+func (rr *revisionRoute) acquire(p Policy, start, tried uint64, now time.Time) (*instance, int) {
 	for range len(rr.insts) {
-		i := pickInstance(p, rr.insts, rr.next.Add(1)-1, tried, now.UnixNano())
+		i := pickInstance(p, rr.insts, start, tried, now.UnixNano())
 		if i < 0 {
 			return nil, -1
 		}

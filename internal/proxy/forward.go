@@ -113,11 +113,13 @@ func (f *forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// next moves the request to another untried instance of its revision and
-// reports whether there was one.
+// next moves the request to another untried instance of its revision, the
+// one after the failed one in round-robin order, and reports whether there
+// was one. It leaves the round-robin cursor alone, so a dead instance does
+// not skew the rotation.
 func (rs *requestState) next(now time.Time) bool {
 	rev := rs.rev
-	inst, i := rev.acquire(rs.rt.table.spec.Policy, rs.tried, now)
+	inst, i := rev.acquire(rs.rt.table.spec.Policy, uint64(rs.index+1), rs.tried, now)
 	if inst == nil {
 		return false
 	}

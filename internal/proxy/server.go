@@ -173,6 +173,7 @@ func (s *Server) stopApp(ctx context.Context, a *app) error {
 	a.mu.Unlock()
 	insts := a.drainAll(s.now(), timeout)
 	err := l.hs.Shutdown(ctx)
+	_ = l.ln.Close() // in case it was never served
 	for _, in := range insts {
 		in.stop()
 	}
