@@ -38,7 +38,7 @@ func newTransport(o Options) *http.Transport {
 func newReverseProxy(s *Server) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        rewrite,
-		Transport:      &forwarder{srv: s, base: s.transport},
+		Transport:      &forwarder{srv: s, up: s.upstream, std: s.transport},
 		BufferPool:     &bufferPool{},
 		ErrorHandler:   s.forwardError,
 		ModifyResponse: s.modifyResponse,
@@ -67,8 +67,9 @@ func rewrite(pr *httputil.ProxyRequest) {
 // same revision. Nothing was sent in that case, so the retry is safe for
 // any method. Failures feed passive health.
 type forwarder struct {
-	srv  *Server
-	base http.RoundTripper
+	srv *Server
+	up  http.RoundTripper // plain requests
+	std http.RoundTripper // protocol upgrades
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -79,8 +80,12 @@ func (f *forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 		body = &replayBody{rc: req.Body}
 		req.Body = body
 	}
+	base := f.up
+	if isUpgrade(req) {
+		base = f.std
+	}
 	for {
-		resp, err := f.base.RoundTrip(req)
+		resp, err := base.RoundTrip(req)
 		if err == nil {
 			if c := resp.StatusCode; c == http.StatusBadGateway || c == http.StatusServiceUnavailable || c == http.StatusGatewayTimeout {
 				f.srv.instanceFailed(rs, "status "+strconv.Itoa(c))

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 
 	"github.com/twmb/murmur3"
 )
@@ -91,11 +92,29 @@ func lookup(r *http.Request, header, cookie string) (string, bool) {
 	if cookie == "" {
 		return "", false
 	}
-	c, err := r.Cookie(cookie)
-	if err != nil {
-		return "", false
+	return cookieValue(r.Header["Cookie"], cookie)
+}
+
+// cookieValue finds cookie name in Cookie header lines without allocating,
+// unlike http.Request.Cookie, since the proxy reads its sticky cookie on
+// every request. Surrounding double quotes are removed from the value.
+func cookieValue(lines []string, name string) (string, bool) {
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
 	}
-	return c.Value, true
+	return "", false
 }
 
 // stickyCookie is the Set-Cookie value that makes a client keep key.

@@ -139,3 +139,25 @@ func TestInspect(t *testing.T) {
 		})
 	}
 }
+
+func TestCookieValue(t *testing.T) {
+	tests := []struct {
+		lines []string
+		name  string
+		want  string
+		ok    bool
+	}{
+		{nil, "a", "", false},
+		{[]string{"a=1"}, "a", "1", true},
+		{[]string{"x=9; a=2; b=3"}, "a", "2", true},
+		{[]string{"x=9", "a=\"q\""}, "a", "q", true},
+		{[]string{"ab=1; a"}, "a", "", false},
+		{[]string{"a="}, "a", "", true},
+	}
+	for _, tt := range tests {
+		got, ok := cookieValue(tt.lines, tt.name)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("cookieValue(%q, %q) = %q, %v; want %q, %v", tt.lines, tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -36,22 +36,29 @@ func TestWeightedSplit(t *testing.T) {
 	p0 := float64(weight) / MaxWeight
 	tolerance := 5 * math.Sqrt(n*p0*(1-p0))
 	for _, keyed := range []bool{false, true} {
-		candidate := 0
-		for i := range n {
-			h := map[string]string{}
-			if keyed {
-				h["X-User-ID"] = "user-" + strconv.Itoa(i)
-			}
-			code, revision, _ := do(t, c, url, h)
-			if code != http.StatusOK {
-				t.Fatalf("status %d", code)
-			}
-			if revision == "2" {
-				candidate++
-			}
+		var candidate atomic.Int64
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := w; i < n; i += 8 {
+					h := map[string]string{}
+					if keyed {
+						h["X-User-ID"] = "user-" + strconv.Itoa(i)
+					}
+					code, revision, _ := do(t, c, url, h)
+					if code != http.StatusOK {
+						t.Errorf("status %d", code)
+						return
+					}
+					if revision == "2" {
+						candidate.Add(1)
+					}
+				}
+			})
 		}
-		if math.Abs(float64(candidate)-n*p0) > tolerance {
-			t.Errorf("keyed=%v: candidate got %d of %d, want %.0f ± %.0f", keyed, candidate, n, n*p0, tolerance)
+		wg.Wait()
+		if got := float64(candidate.Load()); math.Abs(got-n*p0) > tolerance {
+			t.Errorf("keyed=%v: candidate got %.0f of %d, want %.0f ± %.0f", keyed, got, n, n*p0, tolerance)
 		}
 	}
 }

@@ -19,7 +19,8 @@ type Server struct {
 	opts      Options
 	now       func() time.Time
 	metrics   *metrics // nil when off
-	transport *http.Transport
+	transport *http.Transport // for protocol upgrades
+	upstream  *upstream       // for everything else
 	proxy     *httputil.ReverseProxy
 
 	mu      sync.Mutex
@@ -49,6 +50,7 @@ func New(opts Options) (*Server, error) {
 		s.metrics = m
 	}
 	s.transport = newTransport(opts)
+	s.upstream = newUpstream(opts)
 	s.proxy = newReverseProxy(s)
 	return s, nil
 }
@@ -222,6 +224,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Wait()
 	s.serving.Wait()
 	s.transport.CloseIdleConnections()
+	s.upstream.closeIdle()
 	return nil
 }
 
