@@ -7,6 +7,7 @@ import (
 
 	"sluice.dev/sluice/internal/auth"
 	"sluice.dev/sluice/internal/resources"
+	"sluice.dev/sluice/internal/store"
 	"sluice.dev/sluice/pkg/apiv1"
 )
 
@@ -17,6 +18,13 @@ const MaxBodyBytes = 1 << 20
 // auth.ErrUnauthenticated.
 type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (auth.Identity, error)
+}
+
+// TokenManager creates, lists and revokes API tokens.
+type TokenManager interface {
+	Create(ctx context.Context, nt auth.NewToken) (string, store.Token, error)
+	List(ctx context.Context) ([]store.Token, error)
+	Revoke(ctx context.Context, idOrName string) (store.Token, error)
 }
 
 // ReadyCheck is one named readiness check; nil error means ready.
@@ -31,6 +39,8 @@ type Options struct {
 	Resources *resources.Service
 	// Auth authenticates tokens. Required.
 	Auth Authenticator
+	// Tokens manages tokens. Required.
+	Tokens TokenManager
 	// Logger receives one line per request and every recovered panic.
 	Logger *slog.Logger
 	// Version describes this build, for /api/v1/version.
@@ -98,5 +108,8 @@ func (a *API) ownRoutes() []Route {
 		{"PUT /api/v1/{kind}/{name}", auth.PermWrite, h(a.put)},
 		{"DELETE /api/v1/{kind}/{name}", auth.PermWrite, h(a.delete)},
 		{"GET /api/v1/apps/{name}/revisions", auth.PermRead, h(a.revisions)},
+		{"POST /api/v1/tokens", auth.PermAdmin, h(a.createToken)},
+		{"GET /api/v1/tokens", auth.PermAdmin, h(a.listTokens)},
+		{"DELETE /api/v1/tokens/{id}", auth.PermAdmin, h(a.revokeToken)},
 	}
 }

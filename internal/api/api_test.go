@@ -47,7 +47,7 @@ func newFixture(t *testing.T, extra ...Route) *fixture {
 		f.tokens[role] = secret
 	}
 	a := New(Options{
-		Resources: resources.New(st), Auth: toks, Extra: extra,
+		Resources: resources.New(st), Auth: toks, Tokens: toks, Extra: extra,
 		Ready: []ReadyCheck{{Name: "store", Check: st.Ping}},
 	})
 	f.srv = httptest.NewServer(a)

@@ -87,6 +87,7 @@ Start a server with 'sluice server', then describe apps in YAML and
 		a.deleteCommand(),
 		a.historyCommand(),
 		a.eventsCommand(),
+		a.tokensCommand(),
 		a.versionCommand(),
 	)
 	return root

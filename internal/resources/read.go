@@ -71,3 +71,15 @@ func (s *Service) Events(ctx context.Context, f store.EventFilter) ([]store.Even
 	})
 	return out, err
 }
+
+// Record appends one event and wakes watchers.
+func (s *Service) Record(ctx context.Context, e store.Event) error {
+	err := s.store.Write(ctx, func(tx store.Tx) error {
+		_, err := tx.AppendEvent(ctx, e)
+		return err
+	})
+	if err == nil {
+		s.bell.ring()
+	}
+	return err
+}

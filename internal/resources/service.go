@@ -28,9 +28,6 @@ func New(s store.Store) *Service {
 // resource or the event log. Take a new one after it fires.
 func (s *Service) Changed() <-chan struct{} { return s.bell.wait() }
 
-// Notify wakes watchers; call it after writing events outside Apply/Delete.
-func (s *Service) Notify() { s.bell.ring() }
-
 // Apply creates or updates every document in one transaction: all land, or
 // none does. actor names who asked, for revisions and events.
 func (s *Service) Apply(ctx context.Context, docs []spec.Document, actor string) (apiv1.ApplyResult, error) {

@@ -55,6 +55,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	handler := api.New(api.Options{
 		Resources: resources.New(st),
 		Auth:      tokens,
+		Tokens:    tokens,
 		Logger:    log,
 		Version:   version,
 		Ready:     []api.ReadyCheck{{Name: "store", Check: st.Ping}},

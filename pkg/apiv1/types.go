@@ -148,3 +148,36 @@ type Readiness struct {
 	Status string  `json:"status"`
 	Checks []Check `json:"checks"`
 }
+
+// Token describes an API token; its secret is never shown again after
+// creation.
+type Token struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Role       string     `json:"role"`
+	Env        string     `json:"env,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+}
+
+// TokenList is every token, by name.
+type TokenList struct {
+	Items []Token `json:"items"`
+}
+
+// TokenRequest asks for a new token.
+type TokenRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// Env scopes an sdk token to one environment (required for sdk).
+	Env string `json:"env,omitempty"`
+	// ExpiresIn is a Go duration, or days as `30d`; empty: never.
+	ExpiresIn string `json:"expiresIn,omitempty"`
+}
+
+// TokenCreated is a new token with its secret, shown this once.
+type TokenCreated struct {
+	Token  Token  `json:"token"`
+	Secret string `json:"secret"`
+}
