@@ -18,7 +18,7 @@ import (
 type Server struct {
 	opts      Options
 	now       func() time.Time
-	metrics   *metrics // nil when off
+	metrics   *metrics        // nil when off
 	transport *http.Transport // for protocol upgrades
 	upstream  *upstream       // for everything else
 	proxy     *httputil.ReverseProxy

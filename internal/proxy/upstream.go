@@ -26,8 +26,9 @@ type upstream struct {
 	maxIdlePerAddr int
 	idleTimeout    time.Duration
 
-	mu   sync.Mutex
-	idle map[string][]*upConn // per address, most recently used last
+	mu        sync.Mutex
+	idle      map[string][]*upConn // per address, most recently used last
+	lastPrune time.Time
 }
 
 // upConn is one keep-alive connection to an instance.
@@ -230,6 +231,9 @@ func (u *upstream) put(pc *upConn) {
 	}
 	pc.idleSince = time.Now()
 	u.mu.Lock()
+	if pc.idleSince.Sub(u.lastPrune) > u.idleTimeout/2 {
+		u.pruneLocked(pc.idleSince)
+	}
 	list := u.idle[pc.addr]
 	if len(list) >= u.maxIdlePerAddr {
 		u.mu.Unlock()
@@ -238,6 +242,28 @@ func (u *upstream) put(pc *upConn) {
 	}
 	u.idle[pc.addr] = append(list, pc)
 	u.mu.Unlock()
+}
+
+// pruneLocked closes connections idle for longer than the idle timeout,
+// such as those to instances that left every table. u.mu must be held.
+func (u *upstream) pruneLocked(now time.Time) {
+	u.lastPrune = now
+	for addr, list := range u.idle {
+		keep := list[:0]
+		for _, pc := range list {
+			if now.Sub(pc.idleSince) > u.idleTimeout {
+				_ = pc.conn.Close()
+			} else {
+				keep = append(keep, pc)
+			}
+		}
+		clear(list[len(keep):])
+		if len(keep) == 0 {
+			delete(u.idle, addr)
+		} else {
+			u.idle[addr] = keep
+		}
+	}
 }
 
 // closeIdle closes every pooled connection.
