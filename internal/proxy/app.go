@@ -81,7 +81,7 @@ func (a *app) apply(t *Table, now time.Time) {
 			in.startDrain(now, t.DrainTimeout())
 		}
 	}
-	a.pruneRevisions(t, now)
+	a.pruneRevisions(now)
 }
 
 // revisionRoute resolves the instances of rev, creating state for new ones.
@@ -116,7 +116,7 @@ func (a *app) revisionRoute(rev *Revision, now time.Time, routed map[string]bool
 
 // pruneRevisions forgets revisions that have not been routed to for
 // longer than the measurement window.
-func (a *app) pruneRevisions(t *Table, now time.Time) {
+func (a *app) pruneRevisions(now time.Time) {
 	for name, rs := range a.revisions {
 		if now.Sub(rs.lastRouted) <= rs.window.span() {
 			continue

@@ -15,10 +15,12 @@
 //  2. the instance: a ready instance of that revision that passive health has
 //     not ejected, by round robin or least requests.
 //
-// The request is then forwarded with [net/http/httputil.ReverseProxy]:
-// streamed without buffering, with X-Forwarded-* and X-Request-ID set, and
-// retried on another instance only when the connection to the first one was
-// never established.
+// The request is then forwarded with [net/http/httputil.ReverseProxy] over
+// the proxy's own keep-alive HTTP/1.1 client, which works on the request's
+// goroutine: streamed without buffering, with X-Forwarded-* and
+// X-Request-ID set, and retried on another instance only when the
+// connection to the first one was never established. Passive health ejects
+// instances that fail in a row ([Options].EjectThreshold).
 //
 // Per revision, the proxy keeps a sliding window of requests, errors and
 // latencies ([Summary], read with [Server.Stats]) for analysis, and exports

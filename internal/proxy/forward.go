@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// newTransport returns the transport towards instances: plain HTTP/1.1 with
-// a large keep-alive pool per instance, bounded dials, and no compression
-// of its own (the client's Accept-Encoding passes through).
+// newTransport returns the standard transport that carries protocol
+// upgrades (WebSocket) to instances: plain HTTP/1.1, bounded dials, and no
+// compression of its own. Other requests go through upstream.
 func newTransport(o Options) *http.Transport {
 	return &http.Transport{
 		DialContext: (&net.Dialer{
