@@ -72,6 +72,15 @@ type Tx interface {
 	DeleteToken(ctx context.Context, id string) error
 	// TouchToken records a token's last use.
 	TouchToken(ctx context.Context, id string, at time.Time) error
+
+	// AppendHistory records a change of a resource and returns the entry
+	// with its Version (one more than the resource's latest, from 1, never
+	// reused, not even after a delete) and Time (when zero) set.
+	AppendHistory(ctx context.Context, h HistoryEntry) (HistoryEntry, error)
+	// ListHistory returns a resource's entries matching f, oldest first.
+	ListHistory(ctx context.Context, f HistoryFilter) ([]HistoryEntry, error)
+	// GetHistory returns one entry of a resource, or ErrNotFound.
+	GetHistory(ctx context.Context, kind, name string, version int64) (HistoryEntry, error)
 }
 
 // Object is one stored resource.
@@ -166,4 +175,43 @@ type Token struct {
 	ExpiresAt *time.Time
 	// LastUsedAt is the last time the token authenticated a request.
 	LastUsedAt *time.Time
+}
+
+// History actions.
+const (
+	HistoryCreated = "created"
+	HistoryUpdated = "updated"
+	HistoryDeleted = "deleted"
+)
+
+// HistoryEntry is one recorded change of a resource: what its spec became,
+// who changed it and when. Entries outlive the resource, so a deleted one
+// can be restored.
+type HistoryEntry struct {
+	// Kind and Name identify the resource.
+	Kind string
+	Name string
+	// Version numbers the resource's entries from 1; set by the store.
+	Version int64
+	// ResourceVersion is the object's resource version after the change
+	// (before it, for a delete).
+	ResourceVersion int64
+	// Action is HistoryCreated, HistoryUpdated or HistoryDeleted.
+	Action string
+	// Spec is the spec after the change, as canonical JSON; empty for a
+	// delete.
+	Spec json.RawMessage
+	// Actor names who made the change (a token's name).
+	Actor string
+	// Time is when the change was made; set by the store when zero.
+	Time time.Time
+}
+
+// HistoryFilter selects entries of one resource.
+type HistoryFilter struct {
+	// Kind and Name identify the resource.
+	Kind string
+	Name string
+	// Limit caps the number returned, newest first kept; 0 means 1000.
+	Limit int
 }

@@ -53,6 +53,18 @@ var migrations = []string{
 		expires_at BIGINT,
 		last_used_at BIGINT
 	);`,
+	// 2: the change history of every resource.
+	`CREATE TABLE history (
+		kind TEXT NOT NULL,
+		name TEXT NOT NULL,
+		version BIGINT NOT NULL,
+		resource_version BIGINT NOT NULL,
+		action TEXT NOT NULL,
+		spec TEXT NOT NULL DEFAULT '',
+		actor TEXT NOT NULL DEFAULT '',
+		time BIGINT NOT NULL,
+		PRIMARY KEY (kind, name, version)
+	);`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", testTokens},
 		{"ConcurrentWriters", testConcurrentWriters},
 	}
+	tests = append(tests, historyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
