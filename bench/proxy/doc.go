@@ -13,7 +13,7 @@
 //
 // Usage:
 //
-//	go run ./bench/proxy [-moderate-rate 2000] [-conns 64] [-duration 5s] [-rounds 2]
+//	go run ./bench/proxy [-moderate-rate 2000] [-conns 64] [-duration 4s] [-rounds 3]
 //
 // See bench/README.md for recorded results.
 package main

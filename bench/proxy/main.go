@@ -50,9 +50,9 @@ func main() {
 	flag.IntVar(&c.moderateRate, "moderate-rate", 2000, "requests per second of the moderate phase")
 	flag.IntVar(&c.moderateConn, "moderate-conns", 16, "keep-alive connections of the moderate phase")
 	flag.IntVar(&c.conns, "conns", 64, "keep-alive connections of the saturation phase")
-	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each measured phase")
+	flag.DurationVar(&c.duration, "duration", 4*time.Second, "length of each measured phase")
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before each target's phases")
-	flag.IntVar(&c.rounds, "rounds", 2, "rounds over all targets; the best round of each is reported")
+	flag.IntVar(&c.rounds, "rounds", 3, "rounds over all targets; each phase's best round is reported")
 	flag.IntVar(&c.switches, "switches", 20, "route switches to time")
 	flag.StringVar(&c.nginx, "nginx", "nginx", "nginx binary; empty skips nginx")
 	flag.IntVar(&c.proxyProcs, "proxy-procs", 0, "GOMAXPROCS of the sluice proxy process; 0 keeps Go's default (all CPUs)")
@@ -335,8 +335,19 @@ func drive(ctx context.Context, c config) error {
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round+1, t.name, err)
 			}
-			if b := best[t.name]; b == nil || r.saturation.rps > b.saturation.rps {
+			// The machine is shared and noisy: keep each phase's least
+			// disturbed round, the lowest moderate p99 and the highest
+			// saturation throughput.
+			b := best[t.name]
+			if b == nil {
 				best[t.name] = r
+				continue
+			}
+			if r.moderate.p99 < b.moderate.p99 {
+				b.moderate = r.moderate
+			}
+			if r.saturation.rps > b.saturation.rps {
+				b.saturation = r.saturation
 			}
 		}
 	}

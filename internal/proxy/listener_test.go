@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -107,5 +108,20 @@ func TestApplyBeforeRunServesOnRun(t *testing.T) {
 	}
 	if err := s.Run(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("second Run: %v", err)
+	}
+}
+
+func TestReapplyingKeepsOneListener(t *testing.T) {
+	b := newBackend(t, "1", nil)
+	p := startProxy(t, Options{}, webTable(t, time.Second, b))
+	do(t, newClient(t), p.url("web"), nil)
+	before := runtime.NumGoroutine()
+	for range 50 {
+		if err := p.Apply(webTable(t, time.Second, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before+5 {
+		t.Fatalf("goroutines grew from %d to %d over 50 applies of the same address", before, after)
 	}
 }

@@ -75,18 +75,22 @@ func (s *Server) Apply(t *Table) error {
 	if a == nil {
 		a = newApp(s, t.App())
 	}
-	var old *listener
-	if a.ln == nil || a.ln.addr != t.Listen() {
-		l, err := s.bind(a, t.Listen())
-		if err != nil {
-			return err
-		}
-		old, a.ln = a.ln, l
+	if a.ln != nil && a.ln.addr == t.Listen() {
+		a.apply(t, s.now())
+		return nil
 	}
+	l, err := s.bind(a, t.Listen())
+	if err != nil {
+		return err
+	}
+	old := a.ln
+	a.mu.Lock()
+	a.ln = l
+	a.mu.Unlock()
 	a.apply(t, s.now())
 	s.apps[t.App()] = a
 	if s.running {
-		s.serve(a.ln)
+		s.serve(l)
 	}
 	if old != nil {
 		s.retire(old, t.DrainTimeout())
