@@ -31,14 +31,21 @@ func (s *Service) List(ctx context.Context, kind string) ([]store.Object, error)
 // Delete removes a resource (and an app's revisions) and records it.
 func (s *Service) Delete(ctx context.Context, kind, name, actor string) error {
 	err := s.store.Write(ctx, func(tx store.Tx) error {
+		cur, err := tx.Get(ctx, kind, name)
+		if err != nil {
+			return err
+		}
 		if err := tx.Delete(ctx, kind, name); err != nil {
+			return err
+		}
+		if err := recordHistory(ctx, tx, store.HistoryDeleted, cur, actor); err != nil {
 			return err
 		}
 		app := ""
 		if kind == spec.KindApp {
 			app = name
 		}
-		_, err := tx.AppendEvent(ctx, store.Event{App: app, Reason: "Deleted", Message: fmt.Sprintf("%s/%s deleted by %s", kind, name, actor)})
+		_, err = tx.AppendEvent(ctx, store.Event{App: app, Reason: "Deleted", Message: fmt.Sprintf("%s/%s deleted by %s", kind, name, actor)})
 		return err
 	})
 	if err == nil {

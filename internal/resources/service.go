@@ -90,6 +90,9 @@ func applyOne(ctx context.Context, tx store.Tx, d spec.Document, actor string) (
 	if err != nil {
 		return out, err
 	}
+	if err := recordHistory(ctx, tx, store.HistoryUpdated, saved, actor); err != nil {
+		return out, err
+	}
 	out.Action, out.ResourceVersion, out.Revision = apiv1.ActionConfigured, saved.ResourceVersion, revision
 	msg := fmt.Sprintf("%s updated by %s", d.ID(), actor)
 	if revision != 0 {
@@ -116,6 +119,9 @@ func create(ctx context.Context, tx store.Tx, d spec.Document, actor string) (ap
 	}
 	saved, err := tx.Create(ctx, o)
 	if err != nil {
+		return out, err
+	}
+	if err := recordHistory(ctx, tx, store.HistoryCreated, saved, actor); err != nil {
 		return out, err
 	}
 	out.ResourceVersion = saved.ResourceVersion
