@@ -5,6 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"sluice.dev/sluice/internal/auth"
 	"sluice.dev/sluice/internal/resources"
 	"sluice.dev/sluice/internal/store"
@@ -47,6 +51,15 @@ type Options struct {
 	Version apiv1.VersionInfo
 	// Ready are the checks behind /readyz.
 	Ready []ReadyCheck
+	// Metrics receives the API's request metrics; nil: none.
+	Metrics prometheus.Registerer
+	// MetricsHandler, when set, serves /metrics (no token needed, so that
+	// scrapers need no secret; it exposes no secrets).
+	MetricsHandler http.Handler
+	// TracerProvider makes request spans; nil: no tracing.
+	TracerProvider trace.TracerProvider
+	// Propagator reads callers' trace context; nil: W3C trace context.
+	Propagator propagation.TextMapPropagator
 	// Extra are more routes (OFREP, the dashboard) mounted beside the API.
 	Extra []Route
 }
@@ -65,6 +78,7 @@ type Route struct {
 type API struct {
 	opts    Options
 	log     *slog.Logger
+	metrics *apiMetrics
 	routes  []Route
 	handler http.Handler
 }
@@ -75,8 +89,11 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &API{opts: opts, log: log}
+	a := &API{opts: opts, log: log, metrics: newAPIMetrics(opts.Metrics)}
 	a.routes = append(a.ownRoutes(), opts.Extra...)
+	if opts.MetricsHandler != nil {
+		a.routes = append(a.routes, Route{"GET /metrics", auth.PermNone, opts.MetricsHandler})
+	}
 	mux := http.NewServeMux()
 	for _, r := range a.routes {
 		mux.Handle(r.Pattern, a.authorize(r.Permission, r.Handler))
@@ -84,7 +101,7 @@ func New(opts Options) *API {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, nil)
 	})
-	a.handler = a.withRequestID(a.recoverPanics(a.logRequests(limitBody(mux))))
+	a.handler = a.withRequestID(a.observe(a.recoverPanics(limitBody(mux))))
 	return a
 }
 

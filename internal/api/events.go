@@ -102,7 +102,7 @@ func (a *API) watchEvents(w http.ResponseWriter, r *http.Request, f store.EventF
 		evs, err := a.opts.Resources.Events(r.Context(), f)
 		if err != nil {
 			if r.Context().Err() == nil {
-				a.log.ErrorContext(r.Context(), "watch events", "request_id", requestID(r), "error", err)
+				a.log.ErrorContext(r.Context(), "watch events", append(requestAttrs(r), "error", err)...)
 				fmt.Fprintf(w, "event: error\ndata: %q\n\n", "the event log is unavailable; reconnect")
 				_ = rc.Flush()
 			}

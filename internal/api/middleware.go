@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"sluice.dev/sluice/internal/auth"
 )
@@ -66,8 +65,8 @@ func (a *API) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v) // the server's own way to abort a response
 			}
-			a.log.ErrorContext(r.Context(), "panic in handler", "request_id", requestID(r),
-				"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			a.log.ErrorContext(r.Context(), "panic in handler", append(requestAttrs(r),
+				"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))...)
 			writeProblem(w, r, http.StatusInternalServerError, "internal error; see the server log for request "+requestID(r), nil)
 		}()
 		next.ServeHTTP(w, r)
@@ -96,19 +95,6 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the real writer (flushes, deadlines).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func (a *API) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" {
-			return
-		}
-		a.log.InfoContext(r.Context(), "request", "request_id", requestID(r), "method", r.Method,
-			"path", r.URL.Path, "status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
-	})
-}
 
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

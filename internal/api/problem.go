@@ -48,7 +48,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if status == http.StatusInternalServerError {
-		a.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "error", err)
+		a.log.ErrorContext(r.Context(), "request failed", append(requestAttrs(r), "error", err)...)
 		detail = "internal error; see the server log for request " + requestID(r)
 	}
 	if status == http.StatusUnauthorized {

@@ -75,6 +75,6 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
 // that already happened, but is logged.
 func (a *API) record(r *http.Request, app, reason, msg string) {
 	if err := a.opts.Resources.Record(r.Context(), store.Event{App: app, Reason: reason, Message: msg}); err != nil {
-		a.log.ErrorContext(r.Context(), "record event", "request_id", requestID(r), "reason", reason, "error", err)
+		a.log.ErrorContext(r.Context(), "record event", append(requestAttrs(r), "reason", reason, "error", err)...)
 	}
 }
