@@ -98,8 +98,8 @@ type Ejection struct {
 type AccessRecord struct {
 	// Time is when the request arrived.
 	Time time.Time
-	// App and Revision say where it was routed; Revision is empty when
-	// the app had no instance to offer.
+	// App and Revision say where it was routed. When no instance was
+	// ready (a 503), Revision is the one the request was routed to.
 	App, Revision string
 	// Instance is the ID of the instance that answered last, or empty.
 	Instance string

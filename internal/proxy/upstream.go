@@ -55,10 +55,12 @@ func newUpstream(o Options) *upstream {
 }
 
 // RoundTrip sends req to req.URL.Host and returns the response, whose body
-// must be read to its end or closed. A connection taken from the pool that
-// turns out to have been closed by the instance is replaced by a new one
-// when the request can be sent again (nothing of its body was consumed);
-// a failed dial is returned as is, a *net.OpError with Op "dial".
+// must be read to its end or closed. A failed dial is returned as is, a
+// *net.OpError with Op "dial". A connection taken from the pool that the
+// instance closed before answering at all is replaced by a new one, as
+// http.Transport does, but only for a request that is idempotent and has no
+// body: the instance may have closed it while idle, or may have received
+// the request and died, and only such a request is safe either way.
 func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for {
@@ -66,7 +68,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := u.exchange(ctx, pc, req)
+		resp, answered, err := u.exchange(ctx, pc, req)
 		if err == nil {
 			return resp, nil
 		}
@@ -74,42 +76,49 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
-		if !reused || !replayable(req) {
+		if !reused || answered || !safeToResend(req) {
 			return nil, err
 		}
-		// The pooled connection was stale; try a fresh one.
 	}
 }
 
-// replayable reports whether req can be written again: it has no body, or
-// none of its body was read yet.
-func replayable(req *http.Request) bool {
-	if req.Body == nil || req.Body == http.NoBody {
-		return true
+// safeToResend reports whether req may be sent twice: an idempotent method
+// without a body.
+func safeToResend(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return req.Body == nil || req.Body == http.NoBody
 	}
-	b, ok := req.Body.(*replayBody)
-	return ok && !b.read
+	return false
 }
 
 // exchange writes req on pc and reads the response head. On success the
-// response's body owns pc.
-func (u *upstream) exchange(ctx context.Context, pc *upConn, req *http.Request) (*http.Response, error) {
+// response's body owns pc. answered reports whether any byte of a response
+// arrived before a failure.
+func (u *upstream) exchange(ctx context.Context, pc *upConn, req *http.Request) (resp *http.Response, answered bool, err error) {
 	stop := context.AfterFunc(ctx, func() { _ = pc.conn.Close() })
 	if err := req.Write(pc.bw); err != nil {
 		stop()
-		return nil, err
+		return nil, false, err
 	}
 	if err := pc.bw.Flush(); err != nil {
 		stop()
-		return nil, err
+		return nil, false, err
 	}
 	if u.headerTimeout > 0 {
 		_ = pc.conn.SetReadDeadline(time.Now().Add(u.headerTimeout))
 	}
-	resp, err := readResponseHead(pc.br, req)
+	if _, err := pc.br.Peek(1); err != nil {
+		stop()
+		if errors.Is(err, io.EOF) {
+			err = errUpstreamClosed
+		}
+		return nil, false, err
+	}
+	resp, err = readResponseHead(pc.br, req)
 	if err != nil {
 		stop()
-		return nil, err
+		return nil, true, err
 	}
 	if u.headerTimeout > 0 {
 		_ = pc.conn.SetReadDeadline(time.Time{})
@@ -121,22 +130,16 @@ func (u *upstream) exchange(ctx context.Context, pc *upConn, req *http.Request) 
 		} else {
 			_ = pc.conn.Close()
 		}
-		return resp, nil
+		return resp, true, nil
 	}
 	resp.Body = &upBody{rc: resp.Body, pc: pc, u: u, stop: stop, keep: keep}
-	return resp, nil
+	return resp, true, nil
 }
 
 // readResponseHead reads responses until one that is not informational:
 // 1xx responses other than 101 are skipped.
 func readResponseHead(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	for {
-		if _, err := br.Peek(1); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, errUpstreamClosed
-			}
-			return nil, err
-		}
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {
 			return nil, err
