@@ -51,6 +51,7 @@ On its first start the server creates an admin API token and writes it to
 				DataDir:   a.setting(cmd, "data-dir", a.conn.dataDir, "SLUICE_DATA_DIR", file.DataDir),
 				LogLevel:  a.setting(cmd, "log-level", logLevel, "SLUICE_LOG_LEVEL", file.LogLevel),
 				LogFormat: a.setting(cmd, "log-format", logFormat, "SLUICE_LOG_FORMAT", file.LogFormat),
+				Getenv:    a.getenv,
 			}
 			st := a.setting(cmd, "shutdown-timeout", shutdown.String(), "SLUICE_SHUTDOWN_TIMEOUT", file.ShutdownTimeout)
 			d, err := time.ParseDuration(st)

@@ -22,6 +22,17 @@ type Config struct {
 	LogFormat string `json:"logFormat"`
 	// ShutdownTimeout bounds a graceful stop. Default 10s.
 	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
+	// Getenv reads the environment (the OTEL_* variables); default
+	// os.Getenv.
+	Getenv func(string) string `json:"-"`
+}
+
+// getenv reads one variable through Getenv.
+func (c Config) getenv(key string) string {
+	if c.Getenv == nil {
+		return os.Getenv(key)
+	}
+	return c.Getenv(key)
 }
 
 // Defaults.

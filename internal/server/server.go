@@ -17,6 +17,7 @@ import (
 	"sluice.dev/sluice/internal/api"
 	"sluice.dev/sluice/internal/auth"
 	"sluice.dev/sluice/internal/resources"
+	"sluice.dev/sluice/internal/store"
 	"sluice.dev/sluice/internal/store/sqlite"
 	"sluice.dev/sluice/internal/telemetry"
 	"sluice.dev/sluice/pkg/apiv1"
@@ -42,11 +43,18 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer db.Close()
+	reg := telemetry.NewRegistry(version)
+	st := store.Instrument(db, reg)
+	tracing, err := telemetry.NewTracing(ctx, cfg.getenv, version)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(tracing, log)
 
 	tokens := auth.NewTokens(st, time.Now)
 	if err := ensureAdminToken(ctx, tokens, cfg.DataDir, log); err != nil {
@@ -59,6 +67,11 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		Logger:    log,
 		Version:   version,
 		Ready:     []api.ReadyCheck{{Name: "store", Check: st.Ping}},
+
+		Metrics:        reg,
+		MetricsHandler: telemetry.MetricsHandler(reg),
+		TracerProvider: tracing.Provider,
+		Propagator:     tracing.Propagator,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -129,4 +142,13 @@ func writePrivate(path, content string) error {
 		return err
 	}
 	return os.Chmod(path, 0o600)
+}
+
+// shutdownTracing flushes the spans still buffered, briefly.
+func shutdownTracing(t *telemetry.Tracing, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		log.Warn("flush traces", "error", err)
+	}
 }
