@@ -89,6 +89,7 @@ Start a server with 'sluice server', then describe apps in YAML and
 		a.eventsCommand(),
 		a.tokensCommand(),
 		a.versionCommand(),
+		a.healthcheckCommand(),
 	)
 	return root
 }
