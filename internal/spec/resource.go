@@ -10,6 +10,8 @@ import (
 	"regexp"
 
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
+
+	"sluice.dev/sluice/internal/flags"
 )
 
 // APIVersion is the only apiVersion sluice accepts.
@@ -21,6 +23,9 @@ const (
 	KindAnalysisTemplate = "AnalysisTemplate"
 	KindFlagSet          = "FlagSet"
 )
+
+// knownKinds lists the kinds for messages.
+const knownKinds = KindApp + ", " + KindAnalysisTemplate + " or " + KindFlagSet
 
 // Metadata identifies a resource.
 type Metadata struct {
@@ -58,6 +63,9 @@ type Document struct {
 	App *App
 	// AnalysisTemplate is set when Kind is AnalysisTemplate, with defaults.
 	AnalysisTemplate *AnalysisTemplate
+	// FlagSet is set when Kind is FlagSet: the flags compiled, ready to
+	// evaluate.
+	FlagSet *flags.Set
 	// Spec is the canonical JSON of the spec (defaults applied), as stored.
 	Spec json.RawMessage
 }
@@ -121,6 +129,9 @@ func Decode(data []byte) ([]Document, error) {
 
 // splitDocuments parses a YAML (or JSON) stream into generic values.
 func splitDocuments(data []byte) ([]any, error) {
+	if docs, ok := splitJSONDocuments(data); ok {
+		return docs, nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []any
 	for n := 1; ; n++ {
@@ -206,12 +217,16 @@ func decodeOne(raw any) (Document, []FieldError) {
 		tpl, fe := decodeAnalysisTemplate(env.Spec)
 		p.merge(fe)
 		doc.AnalysisTemplate = tpl
+	case KindFlagSet:
+		var fe []FieldError
+		doc.FlagSet, doc.Spec, fe = decodeFlagSet(env.Spec)
+		p.merge(fe)
 	case "":
-		p.add("kind", "is required (%s or %s)", KindApp, KindAnalysisTemplate)
+		p.add("kind", "is required (%s)", knownKinds)
 	default:
-		p.add("kind", "%q is not a known kind (%s or %s)", env.Kind, KindApp, KindAnalysisTemplate)
+		p.add("kind", "%q is not a known kind (%s)", env.Kind, knownKinds)
 	}
-	if len(p.list) > 0 {
+	if len(p.list) > 0 || doc.FlagSet != nil {
 		return doc, p.list
 	}
 	var canonical any = doc.App
