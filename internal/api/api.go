@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/propagation"
@@ -17,6 +18,10 @@ import (
 
 // MaxBodyBytes is the largest request body the API reads: 1 MiB.
 const MaxBodyBytes = 1 << 20
+
+// MaxDocumentBytes is the largest body of an apply or a PUT: 8 MiB, room
+// for a FlagSet of tens of thousands of flags.
+const MaxDocumentBytes = 8 << 20
 
 // Authenticator turns a presented secret into an identity, or returns
 // auth.ErrUnauthenticated.
@@ -49,6 +54,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Version describes this build, for /api/v1/version.
 	Version apiv1.VersionInfo
+	// StartedAt is when the server started, for /api/v1/status.
+	StartedAt time.Time
 	// Ready are the checks behind /readyz.
 	Ready []ReadyCheck
 	// Metrics receives the API's request metrics; nil: none.
@@ -60,6 +67,10 @@ type Options struct {
 	TracerProvider trace.TracerProvider
 	// Propagator reads callers' trace context; nil: W3C trace context.
 	Propagator propagation.TextMapPropagator
+	// Flags is the live flag set of each environment, which
+	// POST /api/v1/flagsets/{name}/evaluate/{key} evaluates. Without it
+	// that route answers 404.
+	Flags FlagSource
 	// Extra are more routes (OFREP, the dashboard) mounted beside the API.
 	Extra []Route
 }
@@ -96,12 +107,12 @@ func New(opts Options) *API {
 	}
 	mux := http.NewServeMux()
 	for _, r := range a.routes {
-		mux.Handle(r.Pattern, a.authorize(r.Permission, r.Handler))
+		mux.Handle(r.Pattern, limitBody(bodyLimit(r.Pattern), a.authorize(r.Permission, r.Handler)))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, nil)
 	})
-	a.handler = a.withRequestID(a.observe(a.recoverPanics(limitBody(mux))))
+	a.handler = a.withRequestID(a.observe(a.recoverPanics(mux)))
 	return a
 }
 
@@ -117,6 +128,7 @@ func (a *API) ownRoutes() []Route {
 		{"GET /livez", auth.PermNone, h(a.livez)},
 		{"GET /readyz", auth.PermNone, h(a.readyz)},
 		{"GET /api/v1/version", auth.PermRead, h(a.version)},
+		{"GET /api/v1/status", auth.PermRead, h(a.status)},
 		{"GET /api/v1/whoami", auth.PermNone, h(a.whoami)},
 		{"POST /api/v1/apply", auth.PermWrite, h(a.apply)},
 		{"GET /api/v1/events", auth.PermRead, h(a.events)},
@@ -124,6 +136,9 @@ func (a *API) ownRoutes() []Route {
 		{"GET /api/v1/{kind}/{name}", auth.PermRead, h(a.get)},
 		{"PUT /api/v1/{kind}/{name}", auth.PermWrite, h(a.put)},
 		{"DELETE /api/v1/{kind}/{name}", auth.PermWrite, h(a.delete)},
+		{"GET /api/v1/{kind}/{name}/history", auth.PermRead, h(a.history)},
+		{"GET /api/v1/{kind}/{name}/history/{version}", auth.PermRead, h(a.historyVersion)},
+		{"POST /api/v1/flagsets/{name}/evaluate/{key...}", auth.PermRead, h(a.evaluate)},
 		{"GET /api/v1/apps/{name}/revisions", auth.PermRead, h(a.revisions)},
 		{"POST /api/v1/tokens", auth.PermAdmin, h(a.createToken)},
 		{"GET /api/v1/tokens", auth.PermAdmin, h(a.listTokens)},

@@ -18,19 +18,36 @@ func (a *API) livez(w http.ResponseWriter, r *http.Request) {
 
 // readyz runs every check; any failure answers 503 with the reasons.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	out := a.readiness(r.Context())
+	status := http.StatusOK
+	if out.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, out)
+}
+
+// readiness runs every readiness check, within readyTimeout together.
+func (a *API) readiness(ctx context.Context) apiv1.Readiness {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	out := apiv1.Readiness{Status: "ok", Checks: []apiv1.Check{}}
-	status := http.StatusOK
 	for _, c := range a.opts.Ready {
 		res := apiv1.Check{Name: c.Name, OK: true}
 		if err := c.Check(ctx); err != nil {
 			res.OK, res.Error = false, err.Error()
-			out.Status, status = "unavailable", http.StatusServiceUnavailable
+			out.Status = "unavailable"
 		}
 		out.Checks = append(out.Checks, res)
 	}
-	writeJSON(w, status, out)
+	return out
+}
+
+// status reports the build, the uptime and the readiness checks.
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, apiv1.ServerStatus{
+		Version: a.opts.Version, StartedAt: a.opts.StartedAt,
+		UptimeSeconds: time.Since(a.opts.StartedAt).Seconds(), Readiness: a.readiness(r.Context()),
+	})
 }
 
 func (a *API) version(w http.ResponseWriter, r *http.Request) {

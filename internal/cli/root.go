@@ -88,6 +88,7 @@ Start a server with 'sluice server', then describe apps in YAML and
 		a.historyCommand(),
 		a.eventsCommand(),
 		a.tokensCommand(),
+		a.statusCommand(),
 		a.versionCommand(),
 		a.healthcheckCommand(),
 	)

@@ -35,6 +35,7 @@ const (
 // Run starts sluice with cfg, logs to logOut, and serves until ctx ends;
 // then it stops gracefully. It returns the first error that stopped it.
 func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.VersionInfo) error {
+	started := time.Now()
 	cfg = cfg.withDefaults()
 	log, err := telemetry.NewLogger(logOut, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
@@ -66,6 +67,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		Tokens:    tokens,
 		Logger:    log,
 		Version:   version,
+		StartedAt: started,
 		Ready:     []api.ReadyCheck{{Name: "store", Check: st.Ping}},
 
 		Metrics:        reg,

@@ -203,3 +203,10 @@ func (c *Client) Ready(ctx context.Context) (apiv1.Readiness, error) {
 	defer resp.Body.Close()
 	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
+
+// Status returns the server's build, uptime and readiness checks.
+func (c *Client) Status(ctx context.Context) (apiv1.ServerStatus, error) {
+	var out apiv1.ServerStatus
+	err := c.do(ctx, http.MethodGet, "/api/v1/status", nil, nil, "", &out)
+	return out, err
+}

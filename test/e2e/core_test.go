@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,5 +268,30 @@ func TestAdminTokenFileIsPrivate(t *testing.T) {
 	resp, err := s.client().Ready(context.Background())
 	if err != nil || resp.Status != "ok" {
 		t.Fatalf("ready: %+v %v", resp, err)
+	}
+}
+
+func TestStatusAndMetrics(t *testing.T) {
+	s := startServer(t, "")
+	out := s.must("", "status")
+	for _, want := range []string{"Version:  dev", "Ready:    ok", "store"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("status lacks %q:\n%s", want, out)
+		}
+	}
+	s.must(appDoc("web", "127.0.0.1:18110", "v1"), "apply", "-f", "-")
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`sluice_api_requests_total{code="200",method="POST",route="POST /api/v1/apply"} 1`,
+		`sluice_build_info{`, `sluice_store_operation_duration_seconds_count{operation="write"}`, "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
