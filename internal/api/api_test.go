@@ -174,10 +174,14 @@ func TestAuthAndLimits(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("viewer apply: %d", resp.StatusCode)
 	}
-	big := webApp + "# " + strings.Repeat("x", MaxBodyBytes) + "\n"
+	big := webApp + "# " + strings.Repeat("x", MaxDocumentBytes) + "\n"
 	resp, _ = f.do(t, auth.RoleAdmin, "POST", "/api/v1/apply", big)
 	if resp.StatusCode != 413 {
-		t.Fatalf("big body: %d", resp.StatusCode)
+		t.Fatalf("big document: %d", resp.StatusCode)
+	}
+	resp, _ = f.do(t, auth.RoleAdmin, "POST", "/api/v1/tokens", `{"name": "`+strings.Repeat("x", MaxBodyBytes)+`"}`)
+	if resp.StatusCode != 413 {
+		t.Fatalf("big token request: %d", resp.StatusCode)
 	}
 	resp, _ = f.do(t, "", "GET", "/livez", "")
 	if resp.StatusCode != 200 {

@@ -96,15 +96,26 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer (flushes, deadlines).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-func limitBody(next http.Handler) http.Handler {
+// limitBody refuses bodies over limit bytes with 413.
+func limitBody(limit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
-			writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes), nil)
+		if r.ContentLength > limit {
+			writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit), nil)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodyLimit is the largest body the route with pattern reads: documents
+// (apply, PUT) may be large flag sets; everything else is small.
+func bodyLimit(pattern string) int64 {
+	switch pattern {
+	case "POST /api/v1/apply", "PUT /api/v1/{kind}/{name}":
+		return MaxDocumentBytes
+	}
+	return MaxBodyBytes
 }
 
 // bearer extracts a presented secret from Authorization or X-API-Key.

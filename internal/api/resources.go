@@ -17,6 +17,8 @@ func kindOf(segment string) (string, bool) {
 		return spec.KindApp, true
 	case "analysistemplates":
 		return spec.KindAnalysisTemplate, true
+	case "flagsets":
+		return spec.KindFlagSet, true
 	}
 	return "", false
 }
@@ -25,7 +27,7 @@ func kindOf(segment string) (string, bool) {
 func (a *API) kindParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	kind, ok := kindOf(r.PathValue("kind"))
 	if !ok {
-		writeProblem(w, r, http.StatusNotFound, fmt.Sprintf("no such collection %q (apps, analysistemplates)", r.PathValue("kind")), nil)
+		writeProblem(w, r, http.StatusNotFound, fmt.Sprintf("no such collection %q (apps, analysistemplates, flagsets)", r.PathValue("kind")), nil)
 	}
 	return kind, ok
 }

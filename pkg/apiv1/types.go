@@ -181,3 +181,61 @@ type TokenCreated struct {
 	Token  Token  `json:"token"`
 	Secret string `json:"secret"`
 }
+
+// History actions.
+const (
+	HistoryCreated = "created"
+	HistoryUpdated = "updated"
+	HistoryDeleted = "deleted"
+)
+
+// HistoryEntry is one recorded change of a resource: what its spec became,
+// who changed it and when.
+type HistoryEntry struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Version numbers the resource's changes from 1; it is never reused,
+	// not even after a delete. Revert to a version by applying its spec.
+	Version int64 `json:"version"`
+	// ResourceVersion is the object's resource version after the change
+	// (before it, for a delete).
+	ResourceVersion int64 `json:"resourceVersion"`
+	// Action is created, updated or deleted.
+	Action string `json:"action"`
+	// Spec is the spec after the change; absent for a delete.
+	Spec json.RawMessage `json:"spec,omitempty"`
+	// Actor is the name of the token that made the change.
+	Actor string    `json:"actor"`
+	Time  time.Time `json:"time"`
+}
+
+// HistoryList is a resource's history, oldest first.
+type HistoryList struct {
+	Items []HistoryEntry `json:"items"`
+}
+
+// EvaluationRequest asks for one flag's value for a context.
+type EvaluationRequest struct {
+	// Context is the OpenFeature evaluation context; its targetingKey
+	// member is the targeting key. Absent means empty.
+	Context map[string]any `json:"context,omitempty"`
+}
+
+// FlagEvaluation is the outcome of evaluating one flag, as the
+// environment's OFREP clients would get it.
+type FlagEvaluation struct {
+	Key string `json:"key"`
+	// Value is absent when the flag gives none (disabled, no default
+	// variant, an error): clients then use their code default.
+	Value any `json:"value,omitempty"`
+	// Variant names the chosen variant; empty when there is none.
+	Variant string `json:"variant,omitempty"`
+	// Reason is STATIC, TARGETING_MATCH, DEFAULT, DISABLED or ERROR.
+	Reason string `json:"reason"`
+	// ErrorCode is set when Reason is ERROR.
+	ErrorCode    string         `json:"errorCode,omitempty"`
+	ErrorMessage string         `json:"errorMessage,omitempty"`
+	Metadata     map[string]any `json:"metadata,omitempty"`
+	// FlagSetVersion identifies the flag set the server evaluated.
+	FlagSetVersion string `json:"flagSetVersion"`
+}
