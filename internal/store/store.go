@@ -81,6 +81,35 @@ type Tx interface {
 	ListHistory(ctx context.Context, f HistoryFilter) ([]HistoryEntry, error)
 	// GetHistory returns one entry of a resource, or ErrNotFound.
 	GetHistory(ctx context.Context, kind, name string, version int64) (HistoryEntry, error)
+
+	// GetSecretPath returns a secret's path record, tombstones included, or
+	// ErrNotFound when nothing was ever written there.
+	GetSecretPath(ctx context.Context, path string) (SecretPath, error)
+	// ListSecretPaths returns the live (not removed) secrets, by path.
+	ListSecretPaths(ctx context.Context) ([]SecretPath, error)
+	// CreateSecretVersion stores v, whose Version must be one more than the
+	// path's Latest (ErrExists otherwise), and revives a removed path.
+	CreateSecretVersion(ctx context.Context, v SecretVersion) error
+	// GetSecretVersion returns one version, or ErrNotFound.
+	GetSecretVersion(ctx context.Context, path string, version int64) (SecretVersion, error)
+	// ListSecretVersions returns a secret's versions, oldest first.
+	ListSecretVersions(ctx context.Context, path string) ([]SecretVersion, error)
+	// RewrapSecretVersion replaces the wrapped data key of one version and
+	// the ID of the master key that wrapped it; ErrNotFound when there is
+	// no such version.
+	RewrapSecretVersion(ctx context.Context, path string, version int64, keyID string, wrappedKey []byte) error
+	// DeleteSecret destroys every version of a live secret and leaves a
+	// tombstone dated at; ErrNotFound when there is no live secret there.
+	DeleteSecret(ctx context.Context, path string, at time.Time) error
+	// SecretKeyIDs returns the distinct master key IDs that wrap stored data
+	// keys, sorted.
+	SecretKeyIDs(ctx context.Context) ([]string, error)
+
+	// AppendAudit adds an audit entry and returns it with its ID and Time
+	// (when zero) set. There is no way to change or remove an entry.
+	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// ListAudit returns entries matching f, oldest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
 // Object is one stored resource.

@@ -65,6 +65,42 @@ var migrations = []string{
 		time BIGINT NOT NULL,
 		PRIMARY KEY (kind, name, version)
 	);`,
+	// 3: sealed secrets: one row per path, one per version. Keys and
+	// ciphertexts are base64; no value is ever stored in the clear.
+	`CREATE TABLE secret_paths (
+		path TEXT PRIMARY KEY,
+		latest BIGINT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		deleted_at BIGINT
+	);
+	CREATE TABLE secret_versions (
+		path TEXT NOT NULL,
+		version BIGINT NOT NULL,
+		key_id TEXT NOT NULL,
+		wrapped_key TEXT NOT NULL,
+		ciphertext TEXT NOT NULL,
+		actor TEXT NOT NULL DEFAULT '',
+		restored_from BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL,
+		PRIMARY KEY (path, version)
+	);
+	CREATE INDEX secret_versions_key ON secret_versions (key_id);`,
+	// 4: the append-only audit log of the API.
+	`CREATE TABLE audit (
+		id {{serial}},
+		time BIGINT NOT NULL,
+		actor TEXT NOT NULL DEFAULT '',
+		role TEXT NOT NULL DEFAULT '',
+		source TEXT NOT NULL DEFAULT '',
+		action TEXT NOT NULL,
+		resource TEXT NOT NULL DEFAULT '',
+		status INTEGER NOT NULL,
+		body_digest TEXT NOT NULL DEFAULT '',
+		request_id TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX audit_time ON audit (time);
+	CREATE INDEX audit_resource ON audit (resource, id);`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.
