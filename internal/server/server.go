@@ -61,8 +61,13 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	if err := ensureAdminToken(ctx, tokens, cfg.DataDir, log); err != nil {
 		return err
 	}
+	res := resources.New(st)
+	flagSrv, err := newFlagServer(ctx, res, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Options{
-		Resources: resources.New(st),
+		Resources: res,
 		Auth:      tokens,
 		Tokens:    tokens,
 		Logger:    log,
@@ -74,6 +79,9 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		MetricsHandler: telemetry.MetricsHandler(reg),
 		TracerProvider: tracing.Provider,
 		Propagator:     tracing.Propagator,
+
+		Flags: flagSrv.feed,
+		Extra: flagSrv.routes(),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -94,9 +102,11 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
+	srv.RegisterOnShutdown(flagSrv.ofrep.CloseStreams)
 	log.Info("sluice is listening", "url", url, "data_dir", cfg.DataDir, "version", version.Version)
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return flagSrv.Run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("API server: %w", err)
