@@ -70,6 +70,9 @@ type AppStatus struct {
 	Weight int `json:"weight"`
 	// Step is the index of the current canary step.
 	Step int `json:"step,omitempty"`
+
+	// The rollout's details; see rollout.go.
+	RolloutDetails
 }
 
 // Revision is an immutable snapshot of an app's workload.
