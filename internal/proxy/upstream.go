@@ -40,6 +40,14 @@ type upConn struct {
 	idleSince time.Time
 }
 
+// aliveCheckAfter is how long a connection must have been idle before it
+// is checked, with one non-blocking peek, for a close by the instance. Under
+// load connections are reused within microseconds and skip the system
+// call; instances close idle keep-alive connections after far longer. A
+// connection closed in the window anyway is still replaced for requests
+// that are safe to resend.
+const aliveCheckAfter = 5 * time.Millisecond
+
 // errUpstreamClosed is returned when an instance closed a connection before
 // answering.
 var errUpstreamClosed = errors.New("instance closed the connection before answering")
@@ -205,7 +213,8 @@ func (u *upstream) get(ctx context.Context, addr string) (*upConn, bool, error) 
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
 		u.idle[addr] = list[:len(list)-1]
-		if now.Sub(pc.idleSince) > u.idleTimeout || !alive(pc) {
+		idle := now.Sub(pc.idleSince)
+		if idle > u.idleTimeout || idle > aliveCheckAfter && !alive(pc) {
 			_ = pc.conn.Close()
 			continue
 		}
