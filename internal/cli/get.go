@@ -17,8 +17,10 @@ func collection(kind string) (string, error) {
 		return "apps", nil
 	case "analysistemplate", "analysistemplates", "template", "templates":
 		return "analysistemplates", nil
+	case "flagset", "flagsets":
+		return "flagsets", nil
 	}
-	return "", usagef("unknown resource type %q (apps, templates)", kind)
+	return "", usagef("unknown resource type %q (apps, templates, flagsets)", kind)
 }
 
 func (a *app) getCommand() *cobra.Command {

@@ -86,6 +86,7 @@ Start a server with 'sluice server', then describe apps in YAML and
 		a.getCommand(),
 		a.deleteCommand(),
 		a.historyCommand(),
+		a.flagsCommand(),
 		a.eventsCommand(),
 		a.tokensCommand(),
 		a.statusCommand(),
