@@ -9,11 +9,13 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.d
 
 # Pinned tool versions.
 STATICCHECK_VERSION := v0.7.0
+ACTIONLINT_VERSION  := v1.7.12
+GORELEASER_VERSION  := v2.15.1
 
-.PHONY: help build test lint ci tools clean
+.PHONY: help build test lint lint-deploy ci tools tools-deploy clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/sluice with the version stamped in
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sluice ./cmd/sluice
@@ -21,7 +23,7 @@ build: ## build bin/sluice with the version stamped in
 test: ## run the whole test suite with the race detector
 	$(GO) test -race -count=1 ./...
 
-lint: tools ## gofmt, go vet, staticcheck, and a tidy go.mod
+lint: tools lint-deploy ## gofmt, go vet, staticcheck, a tidy go.mod, and lint-deploy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GOBIN)/staticcheck ./...
@@ -32,9 +34,42 @@ lint: tools ## gofmt, go vet, staticcheck, and a tidy go.mod
 
 ci: lint test ## what CI runs
 
+# promtool comes from Debian's prometheus package (.ci/run installs it); CI
+# fails without it, a developer's machine skips those checks with a note.
+lint-deploy: tools-deploy ## workflows, release config, Prometheus rules, systemd unit, deploy/ tests
+	$(GOBIN)/actionlint
+	$(GOBIN)/goreleaser check
+	@if command -v promtool >/dev/null; then \
+	  set -e; \
+	  promtool check rules deploy/prometheus/rules/*.yml; \
+	  promtool check config deploy/prometheus/prometheus.yml; \
+	  if ! out=$$(promtool check config deploy/prometheus/prometheus-kubernetes.yml 2>&1); then \
+	    if echo "$$out" | grep -q 'field kubernetes_sd_configs not found'; then \
+	      echo "skip promtool check config prometheus-kubernetes.yml: this promtool has no Kubernetes discovery (Debian builds it without)"; \
+	    else echo "$$out"; exit 1; fi; \
+	  fi; \
+	  promtool test rules deploy/prometheus/tests/*.test.yml; \
+	elif [ -n "$$CI" ]; then echo "promtool is missing: apt-get install prometheus"; exit 1; \
+	else echo "skip promtool checks: promtool is not installed (apt-get install prometheus)"; fi
+	@if command -v systemd-analyze >/dev/null; then \
+	  tmp=$$(mktemp -d); printf '#!/bin/sh\n' > $$tmp/sluice; chmod +x $$tmp/sluice; \
+	  sed "s|/usr/local/bin/sluice|$$tmp/sluice|" deploy/systemd/sluice.service > $$tmp/sluice.service; \
+	  out=$$(systemd-analyze verify $$tmp/sluice.service 2>&1); rm -rf $$tmp; \
+	  if [ -n "$$out" ]; then echo "systemd-analyze verify deploy/systemd/sluice.service:"; echo "$$out"; exit 1; fi; \
+	  echo "systemd-analyze verify deploy/systemd/sluice.service: ok"; \
+	else echo "skip systemd-analyze verify: systemd-analyze is not installed"; fi
+	$(GO) test -count=1 ./deploy/
+
 tools: ## install the pinned lint tools
 	@test -x $(GOBIN)/staticcheck && $(GOBIN)/staticcheck -version | grep -q 2026 || \
 	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# goreleaser takes minutes to build the first time (about 7 on 2 cores).
+tools-deploy: ## install the pinned deploy check tools
+	@test -x $(GOBIN)/actionlint && $(GOBIN)/actionlint -version | grep -qx '$(ACTIONLINT_VERSION)' || \
+	  $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	@test -x $(GOBIN)/goreleaser && $(GOBIN)/goreleaser --version 2>/dev/null | grep -Eq 'GitVersion: +$(GORELEASER_VERSION)$$' || \
+	  $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 
 clean: ## remove build output
 	rm -rf bin dist
