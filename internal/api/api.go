@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,17 @@ type Options struct {
 	Flags FlagSource
 	// Extra are more routes (OFREP, the dashboard) mounted beside the API.
 	Extra []Route
+	// Secrets keeps sealed secrets; nil: the secret routes answer 404.
+	Secrets SecretStore
+	// MasterKey rotates the secrets' master key; nil: not offered.
+	MasterKey MasterKeyRotator
+	// Audit records changes, secret reads and refusals; nil: none.
+	Audit AuditLog
+	// Throttle limits failed authentications per source; nil: a default
+	// auth.Throttle (10 failures, then one every 6 s).
+	Throttle Throttler
+	// Now is the clock of throttling and audit queries; nil: time.Now.
+	Now func() time.Time
 }
 
 // Route is one path of the API with the permission it needs.
@@ -100,14 +112,20 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Throttle == nil {
+		opts.Throttle = auth.NewThrottle(0, 0, 0)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	a := &API{opts: opts, log: log, metrics: newAPIMetrics(opts.Metrics)}
-	a.routes = append(a.ownRoutes(), opts.Extra...)
+	a.routes = slices.Concat(a.ownRoutes(), a.secretRoutes(), a.auditRoutes(), opts.Extra)
 	if opts.MetricsHandler != nil {
 		a.routes = append(a.routes, Route{"GET /metrics", auth.PermNone, opts.MetricsHandler})
 	}
 	mux := http.NewServeMux()
 	for _, r := range a.routes {
-		mux.Handle(r.Pattern, limitBody(bodyLimit(r.Pattern), a.authorize(r.Permission, r.Handler)))
+		mux.Handle(r.Pattern, a.audited(r.Pattern, limitBody(bodyLimit(r.Pattern), a.authorize(r.Permission, r.Handler))))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, nil)

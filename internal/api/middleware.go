@@ -17,6 +17,7 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyIdentity
+	keyAudit
 )
 
 // RequestIDHeader carries a request's ID in and out.
@@ -138,8 +139,12 @@ func (a *API) authorize(perm auth.Permission, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if a.throttled(w, r) {
+			return
+		}
 		id, err := a.opts.Auth.Authenticate(r.Context(), secret)
 		if err != nil {
+			a.authFailed(r, secret, err)
 			if perm == auth.PermNone {
 				next.ServeHTTP(w, r)
 				return
@@ -147,6 +152,7 @@ func (a *API) authorize(perm auth.Permission, next http.Handler) http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
+		noteIdentity(r, id)
 		if !id.Role.Allows(perm) {
 			a.writeError(w, r, fmt.Errorf("role %s may not %s: %w", id.Role, perm, errForbidden))
 			return

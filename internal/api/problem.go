@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 
+	"sluice.dev/sluice/internal/audit"
 	"sluice.dev/sluice/internal/auth"
+	"sluice.dev/sluice/internal/secrets"
 	"sluice.dev/sluice/internal/spec"
 	"sluice.dev/sluice/internal/store"
 	"sluice.dev/sluice/pkg/apiv1"
@@ -13,6 +15,9 @@ import (
 
 // errForbidden means the caller's role does not allow the action.
 var errForbidden = errors.New("forbidden")
+
+// errNotConfigured means the route's feature is not set up on this server.
+var errNotConfigured = errors.New("not configured")
 
 // statusOf maps an error to its HTTP status: the one place that does.
 func statusOf(err error) int {
@@ -24,6 +29,12 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden
+	case errors.Is(err, auth.ErrThrottled):
+		return http.StatusTooManyRequests
+	case errors.Is(err, errNotConfigured):
+		return http.StatusNotFound
+	case errors.Is(err, secrets.ErrInvalid), errors.Is(err, audit.ErrBadSince):
+		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists):
