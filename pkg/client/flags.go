@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"sluice.dev/sluice/pkg/apiv1"
 )
@@ -17,7 +19,12 @@ const FlagSets = "flagsets"
 
 // UpdateAttempts is how many times UpdateFlagSet reads and writes before it
 // gives up on a FlagSet that others keep changing.
-const UpdateAttempts = 5
+const UpdateAttempts = 8
+
+// retryPause is the longest pause before UpdateFlagSet's second attempt;
+// later attempts wait up to that many times longer, at random, so that
+// writers that collided spread out.
+const retryPause = 20 * time.Millisecond
 
 // Put applies exactly one document (YAML or JSON) of the collection's kind
 // and name; with metadata.resourceVersion set, only over that version.
@@ -61,8 +68,8 @@ func (c *Client) EvaluateFlag(ctx context.Context, env, key string, evalCtx map[
 // UpdateFlagSet changes an environment's FlagSet without losing anyone
 // else's change: it reads the FlagSet, passes its spec to change, and
 // writes the result back only over the version it read. When someone else
-// wrote in between (409), it reads and changes again, up to UpdateAttempts
-// times. change returns the new spec, or nil to leave the FlagSet as it is
+// wrote in between (409), it waits a little, reads and changes again, up
+// to UpdateAttempts times. change returns the new spec, or nil to leave the FlagSet as it is
 // (the answer's Action is then "unchanged"); its error ends the update.
 func (c *Client) UpdateFlagSet(ctx context.Context, env string, change func(spec json.RawMessage) (json.RawMessage, error)) (apiv1.Applied, error) {
 	for attempt := 1; ; attempt++ {
@@ -81,6 +88,21 @@ func (c *Client) UpdateFlagSet(ctx context.Context, env string, change func(spec
 		if err == nil || !IsConflict(err) || attempt == UpdateAttempts {
 			return res, err
 		}
+		if err := pause(ctx, time.Duration(rand.Int64N(int64(retryPause)*int64(attempt)))); err != nil {
+			return apiv1.Applied{}, err
+		}
+	}
+}
+
+// pause waits for d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
