@@ -89,6 +89,8 @@ Start a server with 'sluice server', then describe apps in YAML and
 		a.flagsCommand(),
 		a.eventsCommand(),
 		a.tokensCommand(),
+		a.secretsCommand(),
+		a.auditCommand(),
 		a.statusCommand(),
 		a.versionCommand(),
 		a.healthcheckCommand(),
