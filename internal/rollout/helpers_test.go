@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -188,5 +187,3 @@ func stopped(acts []Action) []int {
 	}
 	return out
 }
-
-func sameStrings(a, b []string) bool { return slices.Equal(a, b) }

@@ -1,0 +1,66 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"sluice.dev/sluice/internal/runtime"
+	"sluice.dev/sluice/internal/spec"
+)
+
+// ErrNoSecrets means an app's env references a secret (valueFrom.secret)
+// but sluice has no secrets store to read it from. Such a revision cannot
+// run: its rollout fails with the reason InvalidWorkload.
+var ErrNoSecrets = errors.New("no secrets store is configured to resolve it")
+
+// workload turns revision number of app, as stored, into what its driver
+// runs, with replicas instances, and returns that driver. Secret
+// references in env are resolved now, so values never enter the store.
+func (c *Controller) workload(ctx context.Context, app string, number int, w spec.Workload, replicas int) (runtime.Workload, Runner, error) {
+	out := runtime.Workload{App: app, Revision: number, Replicas: replicas}
+	r, err := c.runnerFor(w)
+	if err != nil {
+		return out, nil, fmt.Errorf("revision %d: %w", number, err)
+	}
+	switch {
+	case w.Runtime.Process != nil:
+		p := w.Runtime.Process
+		env, err := resolveEnv(ctx, p.Env, c.opts.Secrets)
+		if err != nil {
+			return out, nil, err
+		}
+		out.Process = &runtime.Process{Command: p.Command, Args: p.Args, Env: env, Dir: p.WorkingDir,
+			StopGracePeriod: durationOf(p.StopGracePeriod, 0)}
+	case w.Runtime.Static != nil:
+		out.Static = &runtime.Static{Addresses: w.Runtime.Static.Addresses}
+	}
+	return out, r, nil
+}
+
+// resolveEnv renders env as KEY=VALUE strings, reading secret references
+// through secrets.
+func resolveEnv(ctx context.Context, vars []spec.EnvVar, secrets SecretResolver) ([]string, error) {
+	out := make([]string, 0, len(vars))
+	for _, v := range vars {
+		value := v.Value
+		if ref := secretOf(v); ref != nil {
+			if secrets == nil {
+				return nil, fmt.Errorf("env %s: secret %s key %s: %w", v.Name, ref.Path, ref.Key, ErrNoSecrets)
+			}
+			var err error
+			if value, err = secrets.Resolve(ctx, ref.Path, ref.Key); err != nil {
+				return nil, fmt.Errorf("env %s: secret %s key %s: %w", v.Name, ref.Path, ref.Key, err)
+			}
+		}
+		out = append(out, v.Name+"="+value)
+	}
+	return out, nil
+}
+
+func secretOf(v spec.EnvVar) *spec.SecretKeyRef {
+	if v.ValueFrom == nil {
+		return nil
+	}
+	return v.ValueFrom.Secret
+}
