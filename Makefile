@@ -38,6 +38,7 @@ ci: lint test ## what CI runs
 # fails without it, a developer's machine skips those checks with a note.
 lint-deploy: tools-deploy ## workflows, release config, Prometheus rules, systemd unit, deploy/ tests
 	$(GOBIN)/actionlint
+	$(GOBIN)/actionlint examples/ci/github-actions.yml
 	$(GOBIN)/goreleaser check
 	@if command -v promtool >/dev/null; then \
 	  set -e; \

@@ -154,3 +154,19 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// TestCIExampleAppSpec decodes the app of examples/ci, which a user's
+// pipeline deploys, with sluice's own spec package.
+func TestCIExampleAppSpec(t *testing.T) {
+	data, err := os.ReadFile("../examples/ci/app.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := spec.Decode(data)
+	if err != nil {
+		t.Fatalf("examples/ci/app.yaml: %v", err)
+	}
+	if len(docs) != 2 || docs[0].App == nil || docs[0].App.Runtime.Process == nil {
+		t.Fatalf("examples/ci/app.yaml: want an App run as processes and its AnalysisTemplate, got %d documents", len(docs))
+	}
+}
