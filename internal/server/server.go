@@ -66,10 +66,11 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	if err != nil {
 		return err
 	}
+	sdkKeys := newSDKKeyCache(tokens, time.Now)
 	handler := api.New(api.Options{
 		Resources: res,
-		Auth:      tokens,
-		Tokens:    tokens,
+		Auth:      sdkKeys,
+		Tokens:    sdkKeys,
 		Logger:    log,
 		Version:   version,
 		StartedAt: started,
