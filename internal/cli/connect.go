@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +22,7 @@ type connFlags struct {
 	server  string
 	token   string
 	dataDir string
+	caCert  string
 }
 
 func (c *connFlags) register(cmd *cobra.Command) {
@@ -26,6 +30,7 @@ func (c *connFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.server, "server", "", "server URL (env SLUICE_SERVER; default: the local server's URL from the data directory, else http://"+server.DefaultListen+")")
 	f.StringVar(&c.token, "token", "", "API token (env SLUICE_TOKEN; default: the admin token in the data directory)")
 	f.StringVar(&c.dataDir, "data-dir", "", "data directory (env SLUICE_DATA_DIR; default "+server.DefaultDataDir()+")")
+	f.StringVar(&c.caCert, "ca-cert", "", "PEM certificates to trust for an https server, besides the system's (env SLUICE_CA_CERT)")
 }
 
 // dataDir resolves the data directory: flag, environment, default.
@@ -62,7 +67,33 @@ func (a *app) client() (*client.Client, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
+	if ca := first(a.conn.caCert, a.getenv("SLUICE_CA_CERT")); ca != "" {
+		hc, err := trustingClient(ca)
+		if err != nil {
+			return nil, err
+		}
+		return client.New(url, token, client.WithHTTPClient(hc))
+	}
 	return client.New(url, token)
+}
+
+// trustingClient is an HTTP client that also trusts the certificates in
+// the PEM file caFile.
+func trustingClient(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("CA certificates: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA certificates: no PEM certificate in %s", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
 
 func first(vals ...string) string {

@@ -18,10 +18,15 @@ type fileConfig struct {
 	LogLevel        string `json:"logLevel"`
 	LogFormat       string `json:"logFormat"`
 	ShutdownTimeout string `json:"shutdownTimeout"`
+	TLSCert         string `json:"tlsCert"`
+	TLSKey          string `json:"tlsKey"`
+	RedirectHTTP    string `json:"redirectHTTP"`
+	MasterKeyFile   string `json:"masterKeyFile"`
 }
 
 func (a *app) serverCommand() *cobra.Command {
 	var listen, logLevel, logFormat, configFile string
+	var tlsCert, tlsKey, redirectHTTP, masterKeyFile string
 	var shutdown time.Duration
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -30,7 +35,11 @@ func (a *app) serverCommand() *cobra.Command {
 
 Settings come from flags, else SLUICE_* environment variables, else the
 configuration file (--config, YAML with the keys listen, dataDir, logLevel,
-logFormat, shutdownTimeout), else the defaults shown.
+logFormat, shutdownTimeout, tlsCert, tlsKey, redirectHTTP, masterKeyFile),
+else the defaults shown.
+
+Secrets are sealed under a master key taken from SLUICE_MASTER_KEY (base64
+of 32 bytes), else from the master key file, made on the first start.
 
 On its first start the server creates an admin API token and writes it to
 <data-dir>/admin.token (mode 0600); the CLI on the same machine finds it there.`,
@@ -52,6 +61,11 @@ On its first start the server creates an admin API token and writes it to
 				LogLevel:  a.setting(cmd, "log-level", logLevel, "SLUICE_LOG_LEVEL", file.LogLevel),
 				LogFormat: a.setting(cmd, "log-format", logFormat, "SLUICE_LOG_FORMAT", file.LogFormat),
 				Getenv:    a.getenv,
+
+				TLSCert:       a.setting(cmd, "tls-cert", tlsCert, "SLUICE_TLS_CERT", file.TLSCert),
+				TLSKey:        a.setting(cmd, "tls-key", tlsKey, "SLUICE_TLS_KEY", file.TLSKey),
+				RedirectHTTP:  a.setting(cmd, "redirect-http", redirectHTTP, "SLUICE_REDIRECT_HTTP", file.RedirectHTTP),
+				MasterKeyFile: a.setting(cmd, "master-key-file", masterKeyFile, "SLUICE_MASTER_KEY_FILE", file.MasterKeyFile),
 			}
 			st := a.setting(cmd, "shutdown-timeout", shutdown.String(), "SLUICE_SHUTDOWN_TIMEOUT", file.ShutdownTimeout)
 			d, err := time.ParseDuration(st)
@@ -68,6 +82,10 @@ On its first start the server creates an admin API token and writes it to
 	f.StringVar(&logFormat, "log-format", server.DefaultLogFormat, "json, text, or auto: text on a terminal (env SLUICE_LOG_FORMAT)")
 	f.DurationVar(&shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "how long a graceful stop may take (env SLUICE_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&configFile, "config", "", "YAML configuration file (env SLUICE_CONFIG)")
+	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) of the API: serve HTTPS, reloading the file when it changes (env SLUICE_TLS_CERT)")
+	f.StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert (env SLUICE_TLS_KEY)")
+	f.StringVar(&redirectHTTP, "redirect-http", "", "with TLS, an address whose plain HTTP requests are redirected to HTTPS (env SLUICE_REDIRECT_HTTP)")
+	f.StringVar(&masterKeyFile, "master-key-file", "", "the secrets' master key file, made on first start when SLUICE_MASTER_KEY is not set (env SLUICE_MASTER_KEY_FILE; default <data-dir>/master.key)")
 	return cmd
 }
 

@@ -22,8 +22,20 @@ type Config struct {
 	LogFormat string `json:"logFormat"`
 	// ShutdownTimeout bounds a graceful stop. Default 10s.
 	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
-	// Getenv reads the environment (the OTEL_* variables); default
-	// os.Getenv.
+	// TLSCert and TLSKey are PEM files of the API's certificate (chain)
+	// and private key; set both to serve HTTPS (TLS 1.2 at least). The
+	// files are reloaded when they change. Default: plain HTTP.
+	TLSCert string `json:"tlsCert"`
+	TLSKey  string `json:"tlsKey"`
+	// RedirectHTTP, with TLS on, is an address whose plain HTTP requests
+	// are redirected to the API's HTTPS URL. Default: none.
+	RedirectHTTP string `json:"redirectHTTP"`
+	// MasterKeyFile holds the secrets' master key when SLUICE_MASTER_KEY is
+	// not set; made (mode 0600) on the first start. Default
+	// <DataDir>/master.key.
+	MasterKeyFile string `json:"masterKeyFile"`
+	// Getenv reads the environment (the OTEL_* variables and
+	// SLUICE_MASTER_KEY); default os.Getenv.
 	Getenv func(string) string `json:"-"`
 }
 
@@ -80,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, MasterKeyFile)
 	}
 	return c
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"sluice.dev/sluice/internal/api"
+	"sluice.dev/sluice/internal/audit"
 	"sluice.dev/sluice/internal/auth"
 	"sluice.dev/sluice/internal/resources"
 	"sluice.dev/sluice/internal/store"
@@ -61,6 +62,14 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	if err := ensureAdminToken(ctx, tokens, cfg.DataDir, log); err != nil {
 		return err
 	}
+	secretSvc, keyRotator, err := openSecrets(ctx, st, cfg.getenv, cfg.MasterKeyFile, log)
+	if err != nil {
+		return err
+	}
+	tlsConf, err := apiTLS(cfg, log)
+	if err != nil {
+		return err
+	}
 	res := resources.New(st)
 	flagSrv, err := newFlagServer(ctx, res, cfg.DataDir, log)
 	if err != nil {
@@ -83,6 +92,10 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 
 		Flags: flagSrv.feed,
 		Extra: flagSrv.routes(),
+
+		Secrets:   secretSvc,
+		MasterKey: keyRotator,
+		Audit:     audit.New(st, time.Now),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -90,6 +103,17 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		return fmt.Errorf("API listener: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
+	var redirect *redirector
+	if tlsConf != nil {
+		url = "https://" + ln.Addr().String()
+		if cfg.RedirectHTTP != "" {
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			if redirect, err = newRedirector(cfg.RedirectHTTP, port, log); err != nil {
+				ln.Close()
+				return err
+			}
+		}
+	}
 	urlFile := filepath.Join(cfg.DataDir, URLFile)
 	if err := writePrivate(urlFile, url+"\n"); err != nil {
 		ln.Close()
@@ -102,6 +126,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		TLSConfig:   tlsConf,
 	}
 	srv.RegisterOnShutdown(flagSrv.ofrep.CloseStreams)
 	log.Info("sluice is listening", "url", url, "data_dir", cfg.DataDir, "version", version.Version)
@@ -109,11 +134,14 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return flagSrv.Run(gctx) })
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := serveHTTP(srv, ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("API server: %w", err)
 		}
 		return nil
 	})
+	if redirect != nil {
+		g.Go(func() error { return redirect.Run(gctx, cfg.ShutdownTimeout) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
