@@ -84,9 +84,9 @@ func TestHealthcheckExitCodes(t *testing.T) {
 }
 
 func TestHealthcheckDefaultsToLivezAtSluiceListen(t *testing.T) {
-	var paths []string
+	paths := make(chan string, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		paths = append(paths, r.URL.Path)
+		paths <- r.URL.Path
 		w.Write([]byte("ok\n"))
 	}))
 	defer srv.Close()
@@ -103,7 +103,10 @@ func TestHealthcheckDefaultsToLivezAtSluiceListen(t *testing.T) {
 	if want := "ok: http://127.0.0.1:" + port + "/livez\n"; stdout != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
-	if len(paths) != 1 || paths[0] != "/livez" {
-		t.Errorf("requested paths %q, want [/livez]", paths)
+	if n := len(paths); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	if p := <-paths; p != "/livez" {
+		t.Errorf("requested %q, want /livez", p)
 	}
 }
