@@ -20,6 +20,8 @@ type App struct {
 	// Strategy says how a new revision takes over: canary (the default) or
 	// blue-green.
 	Strategy *Strategy `json:"strategy,omitempty"`
+	// TLS, when set, serves Listen over HTTPS. Default: plain HTTP.
+	TLS *AppTLS `json:"tls,omitempty"`
 }
 
 // Runtime holds exactly one way of running instances.

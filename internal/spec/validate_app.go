@@ -44,6 +44,7 @@ func (a *App) Validate(base string) []FieldError {
 	a.Runtime.validate(&p, join(base, "runtime"))
 	a.HealthCheck.validate(&p, join(base, "healthCheck"))
 	a.Strategy.validate(&p, join(base, "strategy"), a.Listen)
+	a.TLS.validate(&p, join(base, "tls"), a.Listen, a.previewListen())
 	return p.list
 }
 
