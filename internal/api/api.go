@@ -85,6 +85,9 @@ type Options struct {
 	Throttle Throttler
 	// Now is the clock of throttling and audit queries; nil: time.Now.
 	Now func() time.Time
+	// Logs reads instance logs for GET /api/v1/apps/{name}/logs; nil: that
+	// route answers 404.
+	Logs InstanceLogs
 }
 
 // Route is one path of the API with the permission it needs.
@@ -119,7 +122,7 @@ func New(opts Options) *API {
 		opts.Now = time.Now
 	}
 	a := &API{opts: opts, log: log, metrics: newAPIMetrics(opts.Metrics)}
-	a.routes = slices.Concat(a.ownRoutes(), a.secretRoutes(), a.auditRoutes(), opts.Extra)
+	a.routes = slices.Concat(a.ownRoutes(), a.secretRoutes(), a.auditRoutes(), a.rolloutRoutes(), opts.Extra)
 	if opts.MetricsHandler != nil {
 		a.routes = append(a.routes, Route{"GET /metrics", auth.PermNone, opts.MetricsHandler})
 	}

@@ -7,6 +7,7 @@ import (
 
 	"sluice.dev/sluice/internal/audit"
 	"sluice.dev/sluice/internal/auth"
+	"sluice.dev/sluice/internal/rollout"
 	"sluice.dev/sluice/internal/secrets"
 	"sluice.dev/sluice/internal/spec"
 	"sluice.dev/sluice/internal/store"
@@ -37,8 +38,10 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists), errors.Is(err, rollout.ErrRefused):
 		return http.StatusConflict
+	case errors.Is(err, rollout.ErrUnknownAction):
+		return http.StatusNotFound
 	}
 	if _, ok := spec.AsValidationError(err); ok {
 		return http.StatusBadRequest

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 
 	"sluice.dev/sluice/internal/health"
+	"sluice.dev/sluice/internal/proxy"
 	"sluice.dev/sluice/internal/runtime"
 	"sluice.dev/sluice/internal/store"
 )
@@ -106,4 +109,16 @@ func lower(s string) string {
 		b[0] += 'a' - 'A'
 	}
 	return string(b)
+}
+
+// Ejected records that passive health took an instance out of rotation
+// and wakes the controller. Pass it as the proxy's OnEject; it returns at
+// once.
+func (c *Controller) Ejected(ej proxy.Ejection) {
+	app := strings.TrimSuffix(ej.App, "/preview")
+	rev, _ := strconv.Atoi(ej.Revision)
+	c.events.push(store.Event{App: app, Revision: rev, Type: store.EventWarning, Reason: "InstanceEjected",
+		Message: fmt.Sprintf("instance %s of revision %s failed %d requests in a row (%s) and gets no traffic until %s",
+			ej.Instance, ej.Revision, ej.Failures, ej.Reason, stamp(ej.Until))})
+	c.wake()
 }

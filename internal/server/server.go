@@ -71,6 +71,10 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		return err
 	}
 	res := resources.New(st)
+	rollouts, err := newRolloutServer(res, cfg.DataDir, reg, log, secretSvc)
+	if err != nil {
+		return err
+	}
 	flagSrv, err := newFlagServer(ctx, res, cfg.DataDir, log)
 	if err != nil {
 		return err
@@ -83,7 +87,8 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		Logger:    log,
 		Version:   version,
 		StartedAt: started,
-		Ready:     []api.ReadyCheck{{Name: "store", Check: st.Ping}},
+		Ready:     append([]api.ReadyCheck{{Name: "store", Check: st.Ping}}, rollouts.readyChecks()...),
+		Logs:      rollouts.process.Logs(),
 
 		Metrics:        reg,
 		MetricsHandler: telemetry.MetricsHandler(reg),
@@ -133,6 +138,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return flagSrv.Run(gctx) })
+	g.Go(func() error { return rollouts.Run(gctx) })
 	g.Go(func() error {
 		if err := serveHTTP(srv, ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("API server: %w", err)

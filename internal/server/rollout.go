@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"sluice.dev/sluice/internal/api"
+	"sluice.dev/sluice/internal/health"
+	"sluice.dev/sluice/internal/proxy"
+	"sluice.dev/sluice/internal/resources"
+	"sluice.dev/sluice/internal/rollout"
+	"sluice.dev/sluice/internal/runtime"
+	"sluice.dev/sluice/internal/runtime/process"
+	"sluice.dev/sluice/internal/runtime/static"
+)
+
+// LogsDir is the directory under the data directory where the process
+// driver keeps instance logs, as logs/APP/REVISION/INSTANCE.log.
+const LogsDir = "logs"
+
+// rolloutServer is the part of sluice that runs apps: the runtime drivers,
+// the health checker, the proxy, and the rollout controller that drives
+// them from the store.
+type rolloutServer struct {
+	process *process.Driver
+	static  *static.Driver
+	checker *health.Checker
+	proxy   *proxy.Server
+	ctrl    *rollout.Controller
+}
+
+// newRolloutServer wires the drivers, the checker and the proxy to a new
+// controller. Instance logs go under dataDir/logs; the proxy's metrics go
+// to reg. secrets resolves env secret references; nil makes apps that use
+// them fail their rollouts with a clear reason.
+func newRolloutServer(res *resources.Service, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver) (*rolloutServer, error) {
+	s := &rolloutServer{}
+	// The drivers and the checker report to the controller, which needs
+	// them to exist first; their callbacks only fire once Run runs.
+	onEvent := func(ev runtime.Event) { s.ctrl.RuntimeEvent(ev) }
+	var err error
+	s.process, err = process.New(process.Config{LogDir: filepath.Join(dataDir, LogsDir), OnEvent: onEvent})
+	if err != nil {
+		return nil, err
+	}
+	s.static = static.New(static.Config{OnEvent: onEvent})
+	s.checker = health.NewChecker(health.Config{OnTransition: func(tr health.Transition) { s.ctrl.HealthTransition(tr) }})
+	s.proxy, err = proxy.New(proxy.Options{Registerer: reg, Logger: log.With("component", "proxy"),
+		OnEject: func(ej proxy.Ejection) { s.ctrl.Ejected(ej) }})
+	if err != nil {
+		return nil, err
+	}
+	s.ctrl, err = rollout.New(rollout.Options{
+		Store: res, Process: s.process, Static: s.static, Router: s.proxy, Health: s.checker,
+		Secrets: secrets, Logger: log.With("component", "rollout"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run runs the checker, the proxy and the controller until ctx ends. On
+// the way out the proxy drains its listeners before the process driver
+// stops the instances, so that requests in flight finish.
+func (s *rolloutServer) Run(ctx context.Context) error {
+	driverCtx, stopDrivers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDrivers()
+	drivers, dctx := errgroup.WithContext(driverCtx)
+	drivers.Go(func() error { return s.process.Run(dctx) })
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.checker.Run(gctx) })
+	g.Go(func() error { return s.proxy.Run(gctx) })
+	g.Go(func() error { return s.ctrl.Run(gctx) })
+	err := g.Wait()
+	stopDrivers()
+	if derr := drivers.Wait(); derr != nil {
+		err = errors.Join(err, fmt.Errorf("process driver: %w", derr))
+	}
+	return err
+}
+
+// readyChecks say whether the controller's loop answers and whether the
+// proxy could bind every app's listener.
+func (s *rolloutServer) readyChecks() []api.ReadyCheck {
+	return []api.ReadyCheck{
+		{Name: "rollout", Check: s.ctrl.Alive},
+		{Name: "proxy", Check: s.ctrl.Listening},
+	}
+}
