@@ -77,6 +77,9 @@ type Options struct {
 	// ClientIdleTimeout closes client keep-alive connections idle this
 	// long. Default 120s.
 	ClientIdleTimeout time.Duration
+	// MaxHeaderBytes bounds the size of a client's request headers;
+	// larger ones get 431. Default 64 KiB.
+	MaxHeaderBytes int
 }
 
 // Ejection reports that passive health took an instance out of rotation.
@@ -126,6 +129,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.IdleConnTimeout, 90*time.Second)
 	setDefault(&o.ReadHeaderTimeout, 10*time.Second)
 	setDefault(&o.ClientIdleTimeout, 120*time.Second)
+	setDefault(&o.MaxHeaderBytes, 64<<10)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

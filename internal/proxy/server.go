@@ -35,6 +35,7 @@ type listener struct {
 	addr string // the listen address as the table gave it
 	ln   net.Listener
 	hs   *http.Server
+	tls  *tlsListener // ln, which speaks TLS while it has a configuration
 }
 
 // New returns a Server with no apps. It fails only when the metrics cannot
@@ -76,6 +77,7 @@ func (s *Server) Apply(t *Table) error {
 		a = newApp(s, t.App())
 	}
 	if a.ln != nil && a.ln.addr == t.Listen() {
+		a.ln.tls.config.Store(t.spec.TLS)
 		a.apply(t, s.now())
 		return nil
 	}
@@ -83,6 +85,7 @@ func (s *Server) Apply(t *Table) error {
 	if err != nil {
 		return err
 	}
+	l.tls.config.Store(t.spec.TLS)
 	old := a.ln
 	a.mu.Lock()
 	a.ln = l
@@ -100,17 +103,19 @@ func (s *Server) Apply(t *Table) error {
 
 // bind listens on addr for app a.
 func (s *Server) bind(a *app, addr string) (*listener, error) {
-	ln, err := net.Listen("tcp", addr)
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("app %q: %w %s: %w", a.name, ErrListen, addr, err)
 	}
+	ln := &tlsListener{Listener: raw}
 	hs := &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		IdleTimeout:       s.opts.ClientIdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 	}
-	return &listener{addr: addr, ln: ln, hs: hs}, nil
+	return &listener{addr: addr, ln: ln, hs: hs, tls: ln}, nil
 }
 
 // serve starts serving l; s.mu must be held and s.running set.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -129,6 +130,12 @@ type TableSpec struct {
 	// DrainTimeout bounds how long an instance that left the table keeps
 	// serving its in-flight requests. Zero means DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// TLS, when set, serves the listener over HTTPS with this
+	// configuration, typically one whose GetCertificate reloads
+	// certificate files. It is shared, not copied. A table with another
+	// TLS setting for the same address applies to new connections; open
+	// ones keep theirs. Nil: plain HTTP.
+	TLS *tls.Config
 }
 
 // Table is an app's immutable route table. Build it with [NewTable] and hand
