@@ -116,6 +116,42 @@ func TLSConfig(r *CertReloader) *tls.Config {
 	}
 }
 
+// AppTLSConfigs hands out one TLS configuration per certificate pair, each
+// with its own CertReloader, so that every route table built for an app's
+// spec.tls carries the same configuration (the proxy compares them by
+// pointer) and one reloader watches each pair. It is what turns an App's
+// spec.tls into proxy.TableSpec.TLS. It is safe for concurrent use.
+type AppTLSConfigs struct {
+	now func() time.Time
+	log *slog.Logger
+
+	mu     sync.Mutex
+	byPair map[[2]string]*tls.Config
+}
+
+// NewAppTLSConfigs returns an empty set; now is the reload checks' clock.
+func NewAppTLSConfigs(now func() time.Time, log *slog.Logger) *AppTLSConfigs {
+	return &AppTLSConfigs{now: now, log: log, byPair: map[[2]string]*tls.Config{}}
+}
+
+// For returns the configuration serving certFile and keyFile, loading the
+// pair the first time it is asked for; an error when it does not load.
+func (c *AppTLSConfigs) For(certFile, keyFile string) (*tls.Config, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pair := [2]string{certFile, keyFile}
+	if conf, ok := c.byPair[pair]; ok {
+		return conf, nil
+	}
+	r, err := NewCertReloader(certFile, keyFile, c.now, c.log)
+	if err != nil {
+		return nil, err
+	}
+	conf := TLSConfig(r)
+	c.byPair[pair] = conf
+	return conf, nil
+}
+
 // RedirectHandler answers every request with a permanent redirect (308,
 // which keeps the method and body) to the same host and path over HTTPS on
 // httpsPort ("443" is left out of the URL).

@@ -227,3 +227,24 @@ func TestAPITLSSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestAppTLSConfigsShareOneConfigPerPair(t *testing.T) {
+	dir := t.TempDir()
+	c1, k1 := filepath.Join(dir, "a.crt"), filepath.Join(dir, "a.key")
+	c2, k2 := filepath.Join(dir, "b.crt"), filepath.Join(dir, "b.key")
+	writeCert(t, c1, k1, "a")
+	writeCert(t, c2, k2, "b")
+	set := NewAppTLSConfigs(time.Now, slog.New(slog.DiscardHandler))
+	a, err := set.For(c1, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := set.For(c1, k1)
+	b, _ := set.For(c2, k2)
+	if a != again || a == b || a.MinVersion != tls.VersionTLS12 {
+		t.Fatal("one configuration per pair, TLS 1.2 at least, was not kept")
+	}
+	if _, err := set.For(c1, k2); err == nil {
+		t.Fatal("a mismatched pair loaded")
+	}
+}
