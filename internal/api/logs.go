@@ -29,7 +29,7 @@ const logScanEvery = time.Second
 // logs streams the output of an app's instances as text:
 // ?revision=N and ?instance=ID narrow it, ?follow=true keeps streaming new
 // output (and instances that start meanwhile) until the client leaves.
-// With several instances each line starts with "[INSTANCE] ".
+// Unless one instance is asked for, each line starts with "[INSTANCE] ".
 func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 	if a.opts.Logs == nil {
 		a.writeError(w, r, fmt.Errorf("instance logs: %w", errNotConfigured))
@@ -54,7 +54,7 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	prefix := q.Instance == "" && (len(files) > 1 || q.Revision == 0)
+	prefix := q.Instance == ""
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if r.URL.Query().Get("follow") != "true" {
