@@ -56,6 +56,9 @@ func Run(ctx context.Context, args []string, stdio IO, getenv func(string) strin
 		return ExitOK
 	}
 	printError(stdio.Err, err)
+	if code, ok := exitCode(err); ok {
+		return code
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return ExitUsage
@@ -92,6 +95,9 @@ Start a server with 'sluice server', then describe apps in YAML and
 		a.secretsCommand(),
 		a.auditCommand(),
 		a.statusCommand(),
+		a.rolloutCommand(),
+		a.deployCommand(),
+		a.logsCommand(),
 		a.versionCommand(),
 		a.healthcheckCommand(),
 	)

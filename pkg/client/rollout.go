@@ -1,0 +1,88 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"sluice.dev/sluice/pkg/apiv1"
+)
+
+// Rollout applies a rollout action (apiv1.ActionPromote, ActionAbort,
+// ActionUndo, ActionPause or ActionResume) to an app and returns the app
+// as it is then. An action that does not apply (nothing to promote) is a
+// 409 problem.
+func (c *Client) Rollout(ctx context.Context, app, action string) (apiv1.Object, error) {
+	var out apiv1.Object
+	err := c.do(ctx, http.MethodPost, "/api/v1/apps/"+url.PathEscape(app)+"/rollout/"+url.PathEscape(action), nil, nil, "", &out)
+	return out, err
+}
+
+// Deploy makes a new revision of an app from its current spec with the
+// changes in req.
+func (c *Client) Deploy(ctx context.Context, app string, req apiv1.DeployRequest) (apiv1.DeployResult, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return apiv1.DeployResult{}, fmt.Errorf("encode deploy request: %w", err)
+	}
+	var out apiv1.DeployResult
+	err = c.do(ctx, http.MethodPost, "/api/v1/apps/"+url.PathEscape(app)+"/deploy", nil, body, "application/json", &out)
+	return out, err
+}
+
+// AppStatus returns an app's status.
+func (c *Client) AppStatus(ctx context.Context, app string) (apiv1.AppStatus, error) {
+	o, err := c.Get(ctx, "apps", app)
+	if err != nil {
+		return apiv1.AppStatus{}, err
+	}
+	var st apiv1.AppStatus
+	if len(o.Status) > 0 {
+		if err := json.Unmarshal(o.Status, &st); err != nil {
+			return st, fmt.Errorf("decode the status of app %q: %w", app, err)
+		}
+	}
+	return st, nil
+}
+
+// LogQuery selects instance logs.
+type LogQuery struct {
+	// Revision keeps one revision's instances, when set.
+	Revision int
+	// Instance keeps one instance, when set; its lines are then not
+	// prefixed with its ID.
+	Instance string
+	// Follow keeps streaming new output until ctx ends.
+	Follow bool
+}
+
+// Logs copies the logs of an app's instances to w. With q.Follow it
+// returns when ctx ends (with ctx's error) or the stream breaks.
+func (c *Client) Logs(ctx context.Context, app string, q LogQuery, w io.Writer) error {
+	v := url.Values{}
+	if q.Revision > 0 {
+		v.Set("revision", strconv.Itoa(q.Revision))
+	}
+	if q.Instance != "" {
+		v.Set("instance", q.Instance)
+	}
+	if q.Follow {
+		v.Set("follow", "true")
+	}
+	resp, err := c.request(ctx, http.MethodGet, "/api/v1/apps/"+url.PathEscape(app)+"/logs", v, nil, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("read logs of %q: %w", app, err)
+	}
+	return nil
+}
