@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -221,7 +222,7 @@ func (fc *flagCmd) mutate(ctx context.Context, what string, fn func(*edit.Docume
 		return fmt.Errorf("environment %q has no FlagSet; create one with 'sluice apply -f' (kind: FlagSet, metadata.name: %s)", fc.env, fc.env)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return err
 	}
 	if format != outTable {
 		return printData(fc.io.Out, format, res)
@@ -298,6 +299,9 @@ A flag whose targeting is another rule is left alone unless --replace is given.`
 			what := fmt.Sprintf("%s rolls out %s to %s", args[0], variant, edit.FormatPercent(bp))
 			return fc.mutate(cmd.Context(), what, func(d *edit.Document) (bool, error) {
 				changed, err := d.Rollout(args[0], variant, bp, replace)
+				if errors.Is(err, edit.ErrNotARollout) {
+					return false, fmt.Errorf("%w (pass --replace to overwrite it)", err)
+				}
 				if err == nil {
 					fc.warnIfDisabled(d, args[0])
 				}

@@ -57,7 +57,7 @@ func Diff(old, new any) []Change {
 func diff(path string, a, b any, out *[]Change) {
 	am, aIsMap := a.(map[string]any)
 	bm, bIsMap := b.(map[string]any)
-	if aIsMap && bIsMap {
+	if aIsMap && bIsMap && sameShape(am, bm) {
 		for _, k := range unionKeys(am, bm) {
 			av, inA := am[k]
 			bv, inB := bm[k]
@@ -86,6 +86,21 @@ func diff(path string, a, b any, out *[]Change) {
 	}
 }
 
+// sameShape reports whether two objects are compared member by member:
+// unless each has one member and the two differ, which is how a JsonLogic
+// rule replaced by another (an operator by another) looks; that is one
+// change.
+func sameShape(a, b map[string]any) bool {
+	if len(a) != 1 || len(b) != 1 {
+		return true
+	}
+	for k := range a {
+		_, ok := b[k]
+		return ok
+	}
+	return true
+}
+
 // member joins an object member to a path.
 func member(path, name string) string {
 	if path == "" {
@@ -100,7 +115,30 @@ func member(path, name string) string {
 // as a document without flags, so a created or deleted set shows every
 // flag added or removed.
 func DiffDocuments(old, new json.RawMessage) []Change {
-	return Diff(comparable(old), comparable(new))
+	a, b := comparable(old), comparable(new)
+	var out []Change
+	for _, k := range unionKeys(a, b) {
+		if k != "flags" {
+			diff(k, a[k], b[k], &out)
+			continue
+		}
+		af, _ := a[k].(map[string]any)
+		bf, _ := b[k].(map[string]any)
+		for _, key := range unionKeys(af, bf) {
+			av, inA := af[key]
+			bv, inB := bf[key]
+			p := member(k, key)
+			switch {
+			case !inA:
+				out = append(out, Change{Path: p, Kind: Added, New: bv})
+			case !inB:
+				out = append(out, Change{Path: p, Kind: Removed, Old: av})
+			default:
+				diff(p, av, bv, &out)
+			}
+		}
+	}
+	return out
 }
 
 // DiffFlag lists the differences of one flag between two versions of a

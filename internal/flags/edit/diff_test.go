@@ -22,7 +22,8 @@ func TestDiff(t *testing.T) {
 	}{
 		{"same", `{"a":[1,{"b":2}]}`, `{"a":[1,{"b":2}]}`, nil},
 		{"scalar", `{"state":"ENABLED"}`, `{"state":"DISABLED"}`, []Change{{Path: "state", Kind: Changed, Old: "ENABLED", New: "DISABLED"}}},
-		{"added and removed", `{"a":1}`, `{"b":2}`, []Change{{Path: "a", Kind: Removed, Old: num("1")}, {Path: "b", Kind: Added, New: num("2")}}},
+		{"added and removed", `{"a":1,"c":3}`, `{"b":2,"c":3}`, []Change{{Path: "a", Kind: Removed, Old: num("1")}, {Path: "b", Kind: Added, New: num("2")}}},
+		{"one rule for another", `{"t":{"if":[1]}}`, `{"t":{"in":[1]}}`, []Change{{Path: "t", Kind: Changed, Old: map[string]any{"if": []any{num("1")}}, New: map[string]any{"in": []any{num("1")}}}}},
 		{"array element", `{"f":[["on",10],["off",90]]}`, `{"f":[["on",25],["off",75]]}`,
 			[]Change{{Path: "f[0][1]", Kind: Changed, Old: num("10"), New: num("25")}, {Path: "f[1][1]", Kind: Changed, Old: num("90"), New: num("75")}}},
 		{"array length", `{"f":[1]}`, `{"f":[1,2]}`, []Change{{Path: "f", Kind: Changed, Old: []any{num("1")}, New: []any{num("1"), num("2")}}}},
@@ -76,5 +77,23 @@ func TestDiffFlag(t *testing.T) {
 	}
 	if got := DiffFlag("nope", []byte(v1), []byte(v2)); got != nil {
 		t.Fatalf("never there: %v", got)
+	}
+}
+
+func TestARuleReplacedByAnotherIsOneChange(t *testing.T) {
+	old := `{"flags":{"f":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"if":[true,"on",null]}}}}`
+	new := `{"flags":{"f":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",1],["off",1]]}}}}`
+	got := DiffFlag("f", []byte(old), []byte(new))
+	if len(got) != 1 || got[0].Path != "targeting" || got[0].Kind != Changed {
+		t.Fatalf("DiffFlag = %v, want one change of targeting", got)
+	}
+}
+
+func TestDiffDocumentsNamesARenamedFlag(t *testing.T) {
+	old := `{"flags":{"x":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a"}}}`
+	new := `{"flags":{"y":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a"}},"metadata":{"v":"1"}}`
+	got := DiffDocuments([]byte(old), []byte(new))
+	if len(got) != 3 || got[0].Path != "flags.x" || got[0].Kind != Removed || got[1].Path != "flags.y" || got[2].Path != "metadata" {
+		t.Fatalf("DiffDocuments = %v", got)
 	}
 }

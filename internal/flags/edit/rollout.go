@@ -67,7 +67,7 @@ func (d *Document) Rollout(key, variant string, basisPoints int, replace bool) (
 	case isEmptyRule(f["targeting"]) || replace:
 		rule = fractional{entries: []entry{{variant, int64(basisPoints)}, {def, int64(TotalWeight - basisPoints)}}}
 	default:
-		return false, fmt.Errorf("flag %q: roll it out with --replace to overwrite the rule %s: %w", key, compact(f["targeting"]), ErrNotARollout)
+		return false, fmt.Errorf("flag %q: %w: %s", key, ErrNotARollout, compact(f["targeting"]))
 	}
 	next := rule.encode()
 	if compact(f["targeting"]) == compact(next) {
