@@ -315,3 +315,45 @@ func TestOFREPEventStreamAuthentication(t *testing.T) {
 		})
 	}
 }
+
+// TestOFREPBadInputThroughTheAPI sends OFREP requests that cannot be read
+// through the whole middleware chain: each gets OFREP's 400 with its error
+// code, or the API's 413 for a body over its limit, never a crash.
+func TestOFREPBadInputThroughTheAPI(t *testing.T) {
+	f := newFlagFixture(t)
+	f.publish(t, "production", checkoutFlags, "1")
+	deep := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	cases := []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"malformed JSON", `{"context":`, 400, "PARSE_ERROR"},
+		{"no context", `{}`, 400, "INVALID_CONTEXT"},
+		{"context not an object", `{"context":[1]}`, 400, "INVALID_CONTEXT"},
+		{"deep nesting", `{"context":` + deep + `}`, 400, "INVALID_CONTEXT"},
+		{"over OFREP's limit", `{"context":{"x":"` + strings.Repeat("x", 100<<10) + `"}}`, 400, "PARSE_ERROR"},
+		{"over the API's limit", `{"context":{"x":"` + strings.Repeat("x", MaxBodyBytes) + `"}}`, 413, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", f.srv.URL+ofrep.FlagsPath+"/color", strings.NewReader(c.body))
+			req.Header.Set("Authorization", "Bearer "+f.tokens[auth.RoleSDK])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				ErrorCode string `json:"errorCode"`
+			}
+			json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != c.status || body.ErrorCode != c.code {
+				t.Fatalf("%d %q, want %d %q", resp.StatusCode, body.ErrorCode, c.status, c.code)
+			}
+		})
+	}
+	if resp, _ := f.ofrepCall(t, ofrep.FlagsPath+"/color", map[string]string{"Authorization": "Bearer " + f.tokens[auth.RoleSDK]}); resp.StatusCode != 200 {
+		t.Fatalf("the server did not survive: %d", resp.StatusCode)
+	}
+}
