@@ -222,8 +222,8 @@ func printRollout(w io.Writer, app string, st apiv1.AppStatus, now time.Time) er
 			line("Previous", "revision %d (stopped; undo starts it first)", st.PreviousRevision)
 		}
 	}
-	if st.RejectedRevision != 0 {
-		line("Held back", "revision %d and older (aborted, failed or undone; 'rollout resume' retries)", st.RejectedRevision)
+	if l := st.LatestRevision; l != st.StableRevision && l != st.CandidateRevision && l <= st.RejectedRevision {
+		line("Held back", "revision %d (aborted, failed or undone; 'sluice rollout resume %s' retries it)", l, app)
 	}
 	if st.Paused {
 		line("Paused", "yes ('sluice rollout resume %s' lifts it)", app)
@@ -267,5 +267,9 @@ func clock(t *time.Time) string {
 
 // describeOutcome says in one line where a rollout stands.
 func describeOutcome(st apiv1.AppStatus) string {
-	return strings.TrimSpace(st.Phase + ": " + st.Message)
+	phase := st.Phase
+	if st.Reason != "" {
+		phase += " (" + st.Reason + ")"
+	}
+	return strings.TrimSpace(phase + ": " + st.Message)
 }
