@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.7.0
 ACTIONLINT_VERSION  := v1.7.12
 GORELEASER_VERSION  := v2.15.1
 
-.PHONY: help build test lint lint-deploy ci tools tools-deploy clean
+.PHONY: help build test lint lint-deploy ci tools tools-deploy clean fuzz-smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,19 @@ lint: tools lint-deploy ## gofmt, go vet, staticcheck, a tidy go.mod, and lint-d
 	   cp /tmp/sluice-go.mod.bak go.mod; cp /tmp/sluice-go.sum.bak go.sum; exit 1; fi
 
 ci: lint test ## what CI runs
+
+# Each fuzz target runs FUZZTIME (default 5s) from its committed seeds in
+# testdata/fuzz; the first build instruments every package, SQLite
+# included, and takes a while. Raise FUZZTIME (say 20s) for a real run.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := ./internal/spec:FuzzDecode ./internal/api:FuzzAuthorizationHeader ./internal/api:FuzzJSONRequests \
+	./internal/flags:FuzzParse ./internal/flags:FuzzEvaluate ./internal/flags/ofrep:FuzzDecodeRequest
+
+fuzz-smoke: ## run every fuzz target briefly (FUZZTIME each); not part of test
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); \
+	done
 
 # promtool comes from Debian's prometheus package (.ci/run installs it); CI
 # fails without it, a developer's machine skips those checks with a note.

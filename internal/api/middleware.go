@@ -128,7 +128,7 @@ func bearer(r *http.Request) string {
 		}
 		return ""
 	}
-	return r.Header.Get("X-API-Key")
+	return strings.TrimSpace(r.Header.Get("X-API-Key"))
 }
 
 // authorize authenticates the caller and checks the route's permission.

@@ -24,6 +24,7 @@ import (
 // clock the test moves, and a token per role.
 type secureFixture struct {
 	*fixture
+	api   *API
 	audit *audit.Log
 	logs  *lockedBuffer
 	clock *testClock
@@ -60,7 +61,7 @@ func (f fakeRotator) RotateMasterKey(ctx context.Context) (apiv1.MasterKeyRotati
 	return apiv1.MasterKeyRotation{KeyID: k.ID(), Rewrapped: n, Source: apiv1.MasterKeyFromFile}, err
 }
 
-func newSecureFixture(t *testing.T, throttle Throttler) *secureFixture {
+func newSecureFixture(t testing.TB, throttle Throttler) *secureFixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
@@ -80,12 +81,12 @@ func newSecureFixture(t *testing.T, throttle Throttler) *secureFixture {
 	}
 	svc := secrets.New(st, secrets.NewKey(), nil, time.Now)
 	f.audit = audit.New(st, time.Now)
-	a := New(Options{
+	f.api = New(Options{
 		Resources: resources.New(st), Auth: toks, Tokens: toks, Secrets: svc, MasterKey: fakeRotator{svc},
 		Audit: f.audit, Throttle: throttle, Now: clock.now,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
-	f.srv = httptest.NewServer(a)
+	f.srv = httptest.NewServer(f.api)
 	t.Cleanup(f.srv.Close)
 	return f
 }
