@@ -47,15 +47,16 @@ type server struct {
 	token   string
 }
 
-// startServer starts sluice on a free port in dataDir (a new one when "").
-func startServer(t *testing.T, dataDir string) *server {
+// startServer starts sluice on a free port in dataDir (a new one when ""),
+// with more server flags in args.
+func startServer(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	os.Remove(filepath.Join(dataDir, "server.url"))
 	s := &server{t: t, dataDir: dataDir, logs: &syncBuffer{}}
-	s.cmd = exec.Command(binary, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json")
+	s.cmd = exec.Command(binary, append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
