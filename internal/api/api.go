@@ -128,7 +128,7 @@ func New(opts Options) *API {
 	}
 	mux := http.NewServeMux()
 	for _, r := range a.routes {
-		mux.Handle(r.Pattern, a.audited(r.Pattern, limitBody(bodyLimit(r.Pattern), a.authorize(r.Permission, r.Handler))))
+		mux.Handle(r.Pattern, a.audited(r.Pattern, r.Permission, limitBody(bodyLimit(r.Pattern), a.authorize(r.Permission, r.Handler))))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, nil)

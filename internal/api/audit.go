@@ -56,11 +56,11 @@ func (d *digestingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// audited records calls of one route in the audit log, as audit.Recorded
-// decides: who (token name and role), from where, what (method and route
+// audited records calls of one route, which needs perm, in the audit log,
+// as audit.Recorded decides: who (token name and role), from where, what (method and route
 // pattern), about which resource, the answer's status, and the SHA-256 of
 // the request body. Bodies of secret routes hold values and get no digest.
-func (a *API) audited(pattern string, next http.Handler) http.Handler {
+func (a *API) audited(pattern string, perm auth.Permission, next http.Handler) http.Handler {
 	if a.opts.Audit == nil {
 		return next
 	}
@@ -79,7 +79,9 @@ func (a *API) audited(pattern string, next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		if !audit.Recorded(r.Method, status, readsSecretValue(r.Method, pattern)) {
+		call := audit.Call{Method: r.Method, Status: status, SecretRead: readsSecretValue(r.Method, pattern),
+			Privileged: perm == auth.PermWrite || perm == auth.PermAdmin}
+		if !audit.Recorded(call) {
 			return
 		}
 		e := audit.Entry{

@@ -28,8 +28,9 @@ func TestAuditRecordsChangesSecretReadsAndRefusals(t *testing.T) {
 	before := len(f.entries(t))
 	f.do(t, auth.RoleViewer, "GET", "/api/v1/apps/web", "")
 	f.do(t, auth.RoleViewer, "GET", "/api/v1/apps/nope", "")
+	f.do(t, auth.RoleViewer, "POST", "/api/v1/flagsets/production/evaluate/f", `{"context":{}}`)
 	if n := len(f.entries(t)); n != before {
-		t.Fatalf("reads were audited: %d entries, want %d", n, before)
+		t.Fatalf("reads (and a flag evaluation, a POST that changes nothing) were audited: %d entries, want %d", n, before)
 	}
 	f.do(t, auth.RoleDeployer, "DELETE", "/api/v1/apps/web", "")
 	if e := f.lastEntry(t); e.Action != "DELETE /api/v1/{kind}/{name}" || e.Resource != "apps/web" || e.Status != 204 || e.BodyDigest != "" {

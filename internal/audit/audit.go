@@ -60,20 +60,38 @@ func (l *Log) List(ctx context.Context, q Query) ([]Entry, error) {
 	return out, nil
 }
 
-// Recorded decides whether a call gets an entry: every call that may
-// change something (any method but GET, HEAD and OPTIONS), every read of
-// a secret value, and every call refused for who made it (401, 403, 429),
-// whatever its method.
-func Recorded(method string, status int, secretRead bool) bool {
-	switch status {
+// Call is what the decision to record a call looks at.
+type Call struct {
+	// Method is the request's method.
+	Method string
+	// Status is the answer's status.
+	Status int
+	// Privileged is true for routes that need the write or admin
+	// permission: the ones that can change something or reveal what only
+	// admins see. Evaluation and read routes are not, even when they are
+	// POSTs (a flag evaluation changes nothing).
+	Privileged bool
+	// SecretRead is true for a route that answers with secret values.
+	SecretRead bool
+}
+
+// Recorded decides whether a call gets an entry: every call to a
+// privileged route that may change something (any method but GET, HEAD and
+// OPTIONS), every read of a secret value, and every call refused for who
+// made it (401, 403, 429), whatever its route and method.
+func Recorded(c Call) bool {
+	switch c.Status {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
 		return true
 	}
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return secretRead
+	if c.SecretRead {
+		return true
 	}
-	return true
+	switch c.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return c.Privileged
 }
 
 // ErrBadSince is matched when a since value is neither a duration nor a

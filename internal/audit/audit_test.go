@@ -12,27 +12,29 @@ import (
 
 func TestRecorded(t *testing.T) {
 	cases := []struct {
-		method     string
-		status     int
-		secretRead bool
-		want       bool
+		call Call
+		want bool
 	}{
-		{"POST", 200, false, true},
-		{"PUT", 400, false, true},
-		{"DELETE", 204, false, true},
-		{"PATCH", 500, false, true},
-		{"GET", 200, false, false},
-		{"HEAD", 200, false, false},
-		{"GET", 404, false, false},
-		{"GET", 200, true, true},
-		{"GET", 401, false, true},
-		{"GET", 403, false, true},
-		{"GET", 429, false, true},
-		{"OPTIONS", 401, false, true},
+		{Call{Method: "POST", Status: 200, Privileged: true}, true},
+		{Call{Method: "PUT", Status: 400, Privileged: true}, true},
+		{Call{Method: "DELETE", Status: 204, Privileged: true}, true},
+		{Call{Method: "PATCH", Status: 500, Privileged: true}, true},
+		{Call{Method: "POST", Status: 200}, false}, // a flag evaluation
+		{Call{Method: "POST", Status: 400}, false},
+		{Call{Method: "GET", Status: 200, Privileged: true}, false},
+		{Call{Method: "HEAD", Status: 200}, false},
+		{Call{Method: "GET", Status: 404}, false},
+		{Call{Method: "GET", Status: 200, Privileged: true, SecretRead: true}, true},
+		{Call{Method: "GET", Status: 404, Privileged: true, SecretRead: true}, true},
+		{Call{Method: "GET", Status: 401}, true},
+		{Call{Method: "GET", Status: 403}, true},
+		{Call{Method: "GET", Status: 429}, true},
+		{Call{Method: "POST", Status: 401}, true},
+		{Call{Method: "OPTIONS", Status: 401}, true},
 	}
 	for _, c := range cases {
-		if got := Recorded(c.method, c.status, c.secretRead); got != c.want {
-			t.Errorf("Recorded(%s, %d, %v) = %v, want %v", c.method, c.status, c.secretRead, got, c.want)
+		if got := Recorded(c.call); got != c.want {
+			t.Errorf("Recorded(%+v) = %v, want %v", c.call, got, c.want)
 		}
 	}
 }
