@@ -81,3 +81,22 @@ func TestAFailedApplyRecordsNoHistory(t *testing.T) {
 		t.Fatalf("history of a rolled-back create: %v, want ErrNotFound", err)
 	}
 }
+
+func TestJSONEqualIgnoresFormattingOnly(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{`{"a":1,"b":[true,null]}`, `{"a":1,"b":[true,null]}`, true},
+		{`{"a":1,"b":[true,null]}`, `{ "b": [true, null], "a": 1.0 }`, true},
+		{`{"a":1}`, `{"a":2}`, false},
+		{`{"a":[1,2]}`, `{"a":[2,1]}`, false},
+		{`{"a":1}`, `{"a":1,"b":null}`, false},
+		{`not json`, `{"a":1}`, false},
+	}
+	for _, c := range cases {
+		if got := jsonEqual([]byte(c.a), []byte(c.b)); got != c.want {
+			t.Errorf("jsonEqual(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

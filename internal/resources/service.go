@@ -1,11 +1,13 @@
 package resources
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"sync"
 
 	"sluice.dev/sluice/internal/spec"
@@ -194,14 +196,18 @@ func versionSuffix(v string) string {
 	return " (version " + v + ")"
 }
 
+// jsonEqual reports whether two JSON texts hold the same value, whatever
+// their formatting. Identical texts (the usual case: specs are stored in
+// their canonical form) are not decoded.
 func jsonEqual(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
 		return false
 	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return string(xa) == string(ya)
+	return reflect.DeepEqual(x, y)
 }
 
 // bell lets any number of goroutines wait for the next change.
