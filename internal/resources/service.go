@@ -196,12 +196,17 @@ func versionSuffix(v string) string {
 	return " (version " + v + ")"
 }
 
-// jsonEqual reports whether two JSON texts hold the same value, whatever
-// their formatting. Identical texts (the usual case: specs are stored in
-// their canonical form) are not decoded.
+// jsonEqual reports whether two specs hold the same value. Specs are
+// stored as encoding/json writes them (compact, numbers in their shortest
+// form), so two that hold the same value can differ only in the order of
+// object members, which keeps their length: texts of different lengths
+// differ without being decoded, and so do large flag sets that changed.
 func jsonEqual(a, b json.RawMessage) bool {
 	if bytes.Equal(a, b) {
 		return true
+	}
+	if len(a) != len(b) {
+		return false
 	}
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
