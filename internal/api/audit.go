@@ -86,7 +86,12 @@ func (a *API) audited(pattern string, perm auth.Permission, next http.Handler) h
 		}
 		e := audit.Entry{
 			Source: sourceOf(r), Action: pattern, Resource: resourceOf(r, pattern),
-			Status: status, RequestID: requestID(r), BodyDigest: finishDigest(body, limit),
+			Status: status, RequestID: requestID(r),
+		}
+		if note.authenticated {
+			// Reading what the handler left of a body costs up to the
+			// route's limit: worth it for a known caller, not for anyone.
+			e.BodyDigest = finishDigest(body, limit)
 		}
 		if note.authenticated {
 			e.Actor, e.Role = note.identity.Name, string(note.identity.Role)
@@ -102,7 +107,8 @@ func (a *API) audited(pattern string, perm auth.Permission, next http.Handler) h
 
 // finishDigest reads what the handler left of the body (up to the route's
 // limit) and returns the hex SHA-256 of the whole body; "" when there was
-// none, or it was over the limit.
+// none, or it was over the limit. Calls refused before their caller was
+// known get no digest.
 func finishDigest(body *digestingBody, limit int64) string {
 	if body == nil {
 		return ""
@@ -146,9 +152,6 @@ func (a *API) auditRoutes() []Route {
 	return []Route{{"GET /api/v1/audit", auth.PermAdmin, http.HandlerFunc(a.listAudit)}}
 }
 
-// MaxAuditLimit caps one page of the audit log.
-const MaxAuditLimit = audit.MaxLimit
-
 // listAudit serves GET /api/v1/audit?since=&resource=&limit=&after=.
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 	if a.opts.Audit == nil {
@@ -162,7 +165,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := audit.Query{Since: since, Resource: strings.Trim(q.Get("resource"), "/")}
-	if f.Limit, err = queryInt(q.Get("limit"), 1, MaxAuditLimit); err != nil {
+	if f.Limit, err = queryInt(q.Get("limit"), 1, audit.MaxLimit); err != nil {
 		a.writeError(w, r, invalidField("limit", err.Error()))
 		return
 	}
