@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -323,7 +322,7 @@ func (c *Controller) runnerFor(w spec.Workload) (Runner, error) {
 	case w.Runtime.Static != nil && c.opts.Static != nil:
 		return c.opts.Static, nil
 	}
-	return nil, fmt.Errorf("%w", errNoRunner)
+	return nil, errNoRunner
 }
 
 // runners lists the drivers sluice runs.

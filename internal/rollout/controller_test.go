@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -210,4 +211,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestControllerReportsAnAddressInUse(t *testing.T) {
+	e := startEnv(t, "")
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	e.apply(helloApp("web", taken.Addr().String(), "", "VERSION", "v1"))
+	eventually(t, 20*time.Second, "the readiness check fails", func() bool {
+		err := e.ctrl.Listening(context.Background())
+		return err != nil && strings.Contains(err.Error(), "address already in use")
+	})
+	eventually(t, 5*time.Second, "a RouteFailed event is recorded", func() bool {
+		for _, ev := range e.events("web") {
+			if ev.Reason == "RouteFailed" && ev.Type == "Warning" {
+				return true
+			}
+		}
+		return false
+	})
+	if err := e.ctrl.Alive(context.Background()); err != nil {
+		t.Fatalf("the loop does not answer: %v", err)
+	}
+	taken.Close()
+	eventually(t, 20*time.Second, "the address is served once free", func() bool {
+		return e.ctrl.Listening(context.Background()) == nil && version(taken.Addr().String()) == "v1"
+	})
 }
