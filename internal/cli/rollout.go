@@ -107,14 +107,27 @@ is printed again whenever it changes, until interrupted.`,
 				}
 				return show(st)
 			}
-			first := true
-			err = followStatus(cmd.Context(), c, args[0], func(st apiv1.AppStatus) (bool, error) {
-				if !first && format == outTable {
-					fmt.Fprintf(a.io.Out, "\n--- %s\n", time.Now().Format("15:04:05"))
-				}
-				first = false
-				return false, show(st)
-			})
+			if format != outTable {
+				err = followStatus(cmd.Context(), c, args[0], func(st apiv1.AppStatus) (bool, error) { return false, show(st) })
+			} else {
+				last := ""
+				err = followStatus(cmd.Context(), c, args[0], func(st apiv1.AppStatus) (bool, error) {
+					var b strings.Builder
+					if err := printRollout(&b, args[0], st, time.Now()); err != nil {
+						return false, err
+					}
+					view := b.String()
+					if view == last {
+						return false, nil // only bookkeeping changed
+					}
+					if last != "" {
+						fmt.Fprintf(a.io.Out, "\n--- %s\n", time.Now().Format("15:04:05"))
+					}
+					last = view
+					_, err := io.WriteString(a.io.Out, view)
+					return false, err
+				})
+			}
 			if cmd.Context().Err() != nil {
 				return nil // interrupted: the normal way to stop watching
 			}
