@@ -110,6 +110,12 @@ type Tx interface {
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	// ListAudit returns entries matching f, oldest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// AppendMeasurement stores an analysis measurement and returns it with
+	// its ID set. Measurements are only ever appended.
+	AppendMeasurement(ctx context.Context, m Measurement) (Measurement, error)
+	// ListMeasurements returns measurements matching f, oldest first.
+	ListMeasurements(ctx context.Context, f MeasurementFilter) ([]Measurement, error)
 }
 
 // Object is one stored resource.
@@ -242,5 +248,53 @@ type HistoryFilter struct {
 	Kind string
 	Name string
 	// Limit caps the number returned, newest first kept; 0 means 1000.
+	Limit int
+}
+
+// Measurement is one judged measurement of an analysis metric: the
+// evidence behind a rollout's promotion or abort.
+type Measurement struct {
+	// ID orders measurements; it grows with every one. Set by the store.
+	ID int64
+	// App is the app the analysis measured.
+	App string
+	// Run identifies the analysis run within the app, as its caller
+	// names it (such as `3/step-2`).
+	Run string
+	// Candidate and Stable are the revisions compared; Stable is 0 when
+	// there was none.
+	Candidate int
+	Stable    int
+	// Template and Metric name the metric measured.
+	Template string
+	Metric   string
+	// Time is when the measurement was taken.
+	Time time.Time
+	// Value is what the provider returned, as JSON; may be empty.
+	Value json.RawMessage
+	// SampleSize is the number of requests behind Value, 0 when unknown.
+	SampleSize int64
+	// Condition is the condition evaluated.
+	Condition string
+	// Verdict is Successful, Failed, Inconclusive or Error.
+	Verdict string
+	// Message says why, with the numbers that decided.
+	Message string
+	// Error is the provider's or the condition's error, if any.
+	Error string
+}
+
+// MeasurementFilter selects measurements. Unset fields select all.
+type MeasurementFilter struct {
+	// App keeps only measurements of this app, when set.
+	App string
+	// Run keeps only measurements of this analysis run, when set.
+	Run string
+	// Candidate keeps only measurements of this candidate revision, when
+	// not 0.
+	Candidate int
+	// AfterID keeps only measurements with a greater ID.
+	AfterID int64
+	// Limit caps the number returned, newest kept; 0 means 1000.
 	Limit int
 }

@@ -101,6 +101,25 @@ var migrations = []string{
 	);
 	CREATE INDEX audit_time ON audit (time);
 	CREATE INDEX audit_resource ON audit (resource, id);`,
+	// 5: analysis measurements, the evidence behind rollout decisions.
+	`CREATE TABLE measurements (
+		id {{serial}},
+		app TEXT NOT NULL,
+		run TEXT NOT NULL DEFAULT '',
+		candidate INTEGER NOT NULL DEFAULT 0,
+		stable INTEGER NOT NULL DEFAULT 0,
+		template TEXT NOT NULL DEFAULT '',
+		metric TEXT NOT NULL,
+		time BIGINT NOT NULL,
+		value TEXT NOT NULL DEFAULT '',
+		sample_size BIGINT NOT NULL DEFAULT 0,
+		condition_text TEXT NOT NULL DEFAULT '',
+		verdict TEXT NOT NULL,
+		message TEXT NOT NULL DEFAULT '',
+		error TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX measurements_app_run ON measurements (app, run, id);
+	CREATE INDEX measurements_app_candidate ON measurements (app, candidate, id);`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

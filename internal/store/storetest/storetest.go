@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, historyTests...)
 	tests = append(tests, secretTests...)
 	tests = append(tests, auditTests...)
+	tests = append(tests, measurementTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
