@@ -310,28 +310,3 @@ func (c *Controller) now() time.Time {
 func describeErr(err error) string {
 	return strings.TrimPrefix(err.Error(), runtime.ErrInvalidWorkload.Error()+": ")
 }
-
-// errNoRunner means sluice was started without the driver a revision needs.
-var errNoRunner = errors.New("no driver for this runtime")
-
-// runnerFor returns the driver of a workload.
-func (c *Controller) runnerFor(w spec.Workload) (Runner, error) {
-	switch {
-	case w.Runtime.Process != nil && c.opts.Process != nil:
-		return c.opts.Process, nil
-	case w.Runtime.Static != nil && c.opts.Static != nil:
-		return c.opts.Static, nil
-	}
-	return nil, errNoRunner
-}
-
-// runners lists the drivers sluice runs.
-func (c *Controller) runners() []Runner {
-	var out []Runner
-	for _, r := range []Runner{c.opts.Process, c.opts.Static} {
-		if r != nil {
-			out = append(out, r)
-		}
-	}
-	return out
-}
