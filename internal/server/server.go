@@ -71,6 +71,8 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		return err
 	}
 	res := resources.New(st)
+	reg.MustRegister(newRolloutCollector(res, log))
+	counters := newEventCounters(res, reg, log)
 	rollouts, err := newRolloutServer(res, cfg.DataDir, reg, log, secretSvc)
 	if err != nil {
 		return err
@@ -139,6 +141,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return flagSrv.Run(gctx) })
 	g.Go(func() error { return rollouts.Run(gctx) })
+	g.Go(func() error { return counters.Run(gctx) })
 	g.Go(func() error {
 		if err := serveHTTP(srv, ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("API server: %w", err)
