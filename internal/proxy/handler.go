@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // stateKey is the context key of a request's *requestState.
@@ -25,6 +27,7 @@ type requestState struct {
 	requestID string
 	start     time.Time
 	rec       recorder
+	span      trace.Span // nil when tracing is off
 
 	cancel    context.CancelFunc // set for upgrades: ends the tunnel
 	body      streamBody         // wraps a streamed response body
@@ -50,6 +53,9 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rs.requestID = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", rs.requestID)
+	if s.tracing != nil {
+		r, rs.span = s.tracing.start(r, a.name)
+	}
 
 	rt := a.routes.Load()
 	in := rt.table.inspect(r)
@@ -110,8 +116,12 @@ func (a *app) finish(rs *requestState, r *http.Request) {
 	if rs.cancel != nil {
 		rs.cancel()
 	}
+	if rs.span != nil {
+		endSpan(rs.span, rs, status)
+	}
 	if s.opts.AccessLog != nil {
 		rec := AccessRecord{
+			TraceID:   traceIDOf(r.Context()),
 			Time:      rs.start,
 			App:       a.name,
 			Revision:  rs.rev.state.name,

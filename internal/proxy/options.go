@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 var (
@@ -45,6 +47,12 @@ type Options struct {
 	// AccessLog is called, on the request's goroutine, once per completed
 	// request. It must return quickly. Nil turns access logging off.
 	AccessLog func(AccessRecord)
+	// TracerProvider makes a span for every proxied request, continuing
+	// the caller's W3C trace context and passing it on to the instance.
+	// Nil turns tracing off at no cost.
+	TracerProvider trace.TracerProvider
+	// Propagator reads and writes trace context; default W3C trace context.
+	Propagator propagation.TextMapPropagator
 
 	// EjectThreshold is how many consecutive failures (connect errors,
 	// 502, 503 or 504 from the instance) eject an instance. Default 5;
@@ -116,6 +124,8 @@ type AccessRecord struct {
 	Bytes int64
 	// RequestID is the request's X-Request-ID.
 	RequestID string
+	// TraceID is the request's trace ID when tracing is on.
+	TraceID string
 }
 
 // withDefaults returns o with every zero field set to its default.

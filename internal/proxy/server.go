@@ -19,6 +19,7 @@ type Server struct {
 	opts      Options
 	now       func() time.Time
 	metrics   *metrics        // nil when off
+	tracing   *tracing        // nil when off
 	transport *http.Transport // for protocol upgrades
 	upstream  *upstream       // for everything else
 	proxy     *httputil.ReverseProxy
@@ -42,7 +43,7 @@ type listener struct {
 // be registered with opts.Registerer.
 func New(opts Options) (*Server, error) {
 	opts = opts.withDefaults()
-	s := &Server{opts: opts, now: opts.Now, apps: map[string]*app{}}
+	s := &Server{opts: opts, now: opts.Now, apps: map[string]*app{}, tracing: newTracing(opts)}
 	if opts.Registerer != nil {
 		m, err := newMetrics(opts.Registerer)
 		if err != nil {
