@@ -295,6 +295,9 @@ type MeasurementFilter struct {
 	Candidate int
 	// AfterID keeps only measurements with a greater ID.
 	AfterID int64
-	// Limit caps the number returned, newest kept; 0 means 1000.
+	// Limit caps the number returned; 0 means 1000. With AfterID 0 the
+	// newest Limit measurements are returned, with any other AfterID the
+	// oldest Limit after it (-1 pages forward from the first); either way
+	// oldest first.
 	Limit int
 }

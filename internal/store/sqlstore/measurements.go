@@ -30,8 +30,8 @@ func (t *tx) AppendMeasurement(ctx context.Context, m store.Measurement) (store.
 	return m, nil
 }
 
-// ListMeasurements returns the newest f.Limit matching measurements,
-// oldest first.
+// ListMeasurements returns the newest f.Limit matching measurements, or
+// with f.AfterID the oldest f.Limit after it; oldest first either way.
 func (t *tx) ListMeasurements(ctx context.Context, f store.MeasurementFilter) ([]store.Measurement, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -51,7 +51,12 @@ func (t *tx) ListMeasurements(ctx context.Context, f store.MeasurementFilter) ([
 		q += ` AND candidate = ?`
 		args = append(args, f.Candidate)
 	}
-	q += ` ORDER BY id DESC LIMIT ?`
+	newest := f.AfterID == 0
+	if newest {
+		q += ` ORDER BY id DESC LIMIT ?`
+	} else {
+		q += ` ORDER BY id LIMIT ?`
+	}
 	args = append(args, limit)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
@@ -69,8 +74,10 @@ func (t *tx) ListMeasurements(ctx context.Context, f store.MeasurementFilter) ([
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list measurements: %w", err)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	if newest {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
 	}
 	return out, nil
 }

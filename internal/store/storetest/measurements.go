@@ -18,7 +18,7 @@ var measurementTests = []struct {
 }{
 	{"MeasurementsRoundTrip", testMeasurementRoundTrip},
 	{"MeasurementsFilter", testMeasurementFilter},
-	{"MeasurementsLimitKeepsNewest", testMeasurementLimit},
+	{"MeasurementsLimitAndPages", testMeasurementLimit},
 }
 
 func testMeasurementRoundTrip(t *testing.T, s store.Store) {
@@ -154,6 +154,24 @@ func testMeasurementLimit(t *testing.T, s store.Store) {
 	}
 	if len(got) != 2 || got[0].Metric != "m3" || got[1].Metric != "m4" {
 		t.Fatalf("limit 2 gave %+v, want m3 then m4", got)
+	}
+	// Paging forward from the first: the oldest two after it.
+	var first []store.Measurement
+	err = s.Read(ctx, func(tx store.Tx) (err error) {
+		if first, err = tx.ListMeasurements(ctx, store.MeasurementFilter{App: "a", Limit: 1, AfterID: -1}); err != nil {
+			return err
+		}
+		if len(first) != 1 {
+			return fmt.Errorf("a page of 1 after ID -1 gave %d", len(first))
+		}
+		got, err = tx.ListMeasurements(ctx, store.MeasurementFilter{App: "a", Limit: 2, AfterID: first[0].ID})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0].Metric != "m0" || len(got) != 2 || got[0].Metric != "m1" || got[1].Metric != "m2" {
+		t.Fatalf("pages %+v then %+v, want m0 then m1 m2", first, got)
 	}
 }
 
