@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ type fileConfig struct {
 	DataDir         string `json:"dataDir"`
 	LogLevel        string `json:"logLevel"`
 	LogFormat       string `json:"logFormat"`
+	AccessLog       *bool  `json:"accessLog"`
 	ShutdownTimeout string `json:"shutdownTimeout"`
 	TLSCert         string `json:"tlsCert"`
 	TLSKey          string `json:"tlsKey"`
@@ -26,6 +28,7 @@ type fileConfig struct {
 
 func (a *app) serverCommand() *cobra.Command {
 	var listen, logLevel, logFormat, configFile string
+	var accessLog bool
 	var tlsCert, tlsKey, redirectHTTP, masterKeyFile string
 	var shutdown time.Duration
 	cmd := &cobra.Command{
@@ -67,6 +70,12 @@ On its first start the server creates an admin API token and writes it to
 				RedirectHTTP:  a.setting(cmd, "redirect-http", redirectHTTP, "SLUICE_REDIRECT_HTTP", file.RedirectHTTP),
 				MasterKeyFile: a.setting(cmd, "master-key-file", masterKeyFile, "SLUICE_MASTER_KEY_FILE", file.MasterKeyFile),
 			}
+			access := a.setting(cmd, "access-log", strconv.FormatBool(accessLog), "SLUICE_ACCESS_LOG", boolSetting(file.AccessLog))
+			on, err := strconv.ParseBool(access)
+			if err != nil {
+				return usagef("access log %q: use true or false", access)
+			}
+			cfg.AccessLog = on
 			st := a.setting(cmd, "shutdown-timeout", shutdown.String(), "SLUICE_SHUTDOWN_TIMEOUT", file.ShutdownTimeout)
 			d, err := time.ParseDuration(st)
 			if err != nil {
@@ -80,6 +89,7 @@ On its first start the server creates an admin API token and writes it to
 	f.StringVar(&listen, "listen", server.DefaultListen, "API address host:port (env SLUICE_LISTEN)")
 	f.StringVar(&logLevel, "log-level", server.DefaultLogLevel, "debug, info, warn or error (env SLUICE_LOG_LEVEL)")
 	f.StringVar(&logFormat, "log-format", server.DefaultLogFormat, "json, text, or auto: text on a terminal (env SLUICE_LOG_FORMAT)")
+	f.BoolVar(&accessLog, "access-log", false, "log every proxied request as a JSON line (env SLUICE_ACCESS_LOG)")
 	f.DurationVar(&shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "how long a graceful stop may take (env SLUICE_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&configFile, "config", "", "YAML configuration file (env SLUICE_CONFIG)")
 	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) of the API: serve HTTPS, reloading the file when it changes (env SLUICE_TLS_CERT)")
@@ -102,4 +112,13 @@ func (a *app) setting(cmd *cobra.Command, flag, flagValue, envName, fileValue st
 		return fileValue
 	}
 	return flagValue
+}
+
+// boolSetting renders an optional boolean from the config file, "" when
+// the file does not set it.
+func boolSetting(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
 }

@@ -20,6 +20,9 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// LogFormat is json, text or auto (text on a terminal). Default auto.
 	LogFormat string `json:"logFormat"`
+	// AccessLog logs every proxied request as a JSON line (msg "access")
+	// on the server's log. Default off.
+	AccessLog bool `json:"accessLog"`
 	// ShutdownTimeout bounds a graceful stop. Default 10s.
 	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
 	// TLSCert and TLSKey are PEM files of the API's certificate (chain)

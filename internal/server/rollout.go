@@ -39,7 +39,7 @@ type rolloutServer struct {
 // controller. Instance logs go under dataDir/logs; the proxy's metrics go
 // to reg. secrets resolves env secret references; nil makes apps that use
 // them fail their rollouts with a clear reason.
-func newRolloutServer(res *resources.Service, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver) (*rolloutServer, error) {
+func newRolloutServer(res *resources.Service, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver, observe proxy.Options) (*rolloutServer, error) {
 	s := &rolloutServer{}
 	// The drivers and the checker report to the controller, which needs
 	// them to exist first; their callbacks only fire once Run runs.
@@ -51,8 +51,10 @@ func newRolloutServer(res *resources.Service, dataDir string, reg prometheus.Reg
 	}
 	s.static = static.New(static.Config{OnEvent: onEvent})
 	s.checker = health.NewChecker(health.Config{OnTransition: func(tr health.Transition) { s.ctrl.HealthTransition(tr) }})
-	s.proxy, err = proxy.New(proxy.Options{Registerer: reg, Logger: log.With("component", "proxy"),
-		OnEject: func(ej proxy.Ejection) { s.ctrl.Ejected(ej) }})
+	popts := observe // tracing and access log
+	popts.Registerer, popts.Logger = reg, log.With("component", "proxy")
+	popts.OnEject = func(ej proxy.Ejection) { s.ctrl.Ejected(ej) }
+	s.proxy, err = proxy.New(popts)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"sluice.dev/sluice/internal/api"
 	"sluice.dev/sluice/internal/audit"
 	"sluice.dev/sluice/internal/auth"
+	"sluice.dev/sluice/internal/proxy"
 	"sluice.dev/sluice/internal/resources"
 	"sluice.dev/sluice/internal/store"
 	"sluice.dev/sluice/internal/store/sqlite"
@@ -73,7 +74,9 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	res := resources.New(st)
 	reg.MustRegister(newRolloutCollector(res, log))
 	counters := newEventCounters(res, reg, log)
-	rollouts, err := newRolloutServer(res, cfg.DataDir, reg, log, secretSvc)
+	rollouts, err := newRolloutServer(res, cfg.DataDir, reg, log, secretSvc, proxy.Options{
+		TracerProvider: tracingProvider(tracing), Propagator: tracing.Propagator, AccessLog: accessLogger(cfg.AccessLog, log),
+	})
 	if err != nil {
 		return err
 	}
