@@ -23,12 +23,19 @@
 //     inconclusiveLimit, consecutiveErrorLimit and count, and the analysis'
 //     verdict across metrics (any Failed wins, then Error, then
 //     Inconclusive; Successful when every metric is done).
-//   - [Analysis.Due] is the scheduler: which metrics to measure now
-//     (initialDelay, interval) and when the next one is due.
+//     [Analysis.Observe] folds more measurements into a state the caller
+//     kept, so nothing has to be read twice.
+//   - [Analysis.Due] (and [Analysis.Schedule], from a kept state) is the
+//     scheduler: which metrics to measure now (initialDelay, interval) and
+//     when the next one is due.
+//   - [DefaultTemplate] is the analysis canary steps run when they name no
+//     template: error rate and latency against stable from the proxy's
+//     counters.
 //
 // Providers live in the providers subpackage behind the one-method
-// [Provider] interface; this package never imports the proxy. A caller (the
-// rollout controller) compiles an analysis when a step or rollout starts,
-// asks Due on each wake-up, takes the due measurements, stores them
-// (see [NewRecord]) and acts on Evaluate's verdict.
+// [Provider] interface; this package never imports the proxy. [Run] is the
+// thin shell a caller (the rollout controller) drives: on each wake-up
+// [Run.Advance] takes the due measurements through a Provider, appends them
+// to the store (see [NewRecord]) and returns the new state and when to wake
+// again; [Run.Load] reads a run's measurements back after a restart.
 package analysis

@@ -44,35 +44,68 @@ type State struct {
 	Metrics []MetricState `json:"metrics"`
 }
 
+// Start returns the state of the analysis before any measurement: every
+// metric Running.
+func (a *Analysis) Start() State {
+	st := State{Verdict: Running, Metrics: make([]MetricState, len(a.Metrics))}
+	for i, m := range a.Metrics {
+		st.Metrics[i] = m.newState()
+	}
+	return st
+}
+
 // Evaluate folds the measurements taken so far (oldest first; those of
 // metrics not in the analysis are ignored) into the state of each metric
 // and of the analysis.
 func (a *Analysis) Evaluate(ms []Measurement) State {
-	st := State{Verdict: Successful, Metrics: make([]MetricState, len(a.Metrics))}
+	return a.Observe(a.Start(), ms...)
+}
+
+// Observe returns st with more measurements (oldest first) folded in, so
+// that a caller that keeps the state (in a rollout's status) need not read
+// every measurement again. Metrics of the analysis that st lacks start from
+// nothing; st itself is not changed.
+func (a *Analysis) Observe(st State, ms ...Measurement) State {
+	prev := make(map[metricKey]*MetricState, len(st.Metrics))
+	for i := range st.Metrics {
+		prev[metricKey{st.Metrics[i].Template, st.Metrics[i].Metric}] = &st.Metrics[i]
+	}
+	out := State{Verdict: Successful, Metrics: make([]MetricState, len(a.Metrics))}
 	index := make(map[metricKey]int, len(a.Metrics))
 	for i, m := range a.Metrics {
 		index[m.key()] = i
-		st.Metrics[i] = m.newState()
+		out.Metrics[i] = m.newState()
+		if p, ok := prev[m.key()]; ok {
+			out.Metrics[i] = *p
+		}
 	}
+	lasts := make([]*Measurement, len(a.Metrics))
 	for i := range ms {
 		if j, ok := index[ms[i].key()]; ok {
-			a.Metrics[j].observe(&st.Metrics[j], &ms[i])
+			if a.Metrics[j].observe(&out.Metrics[j], &ms[i]) {
+				lasts[j] = &ms[i]
+			}
 		}
 	}
 	var decider *MetricState
-	for i := range st.Metrics {
-		if ms := &st.Metrics[i]; ms.Verdict.rank() > st.Verdict.rank() {
-			st.Verdict = ms.Verdict
-			decider = ms
+	for i := range out.Metrics {
+		mst := &out.Metrics[i]
+		if lasts[i] != nil { // copied, so the state does not hold on to ms
+			last := *lasts[i]
+			mst.Last = &last
+		}
+		if mst.Verdict.rank() > out.Verdict.rank() {
+			out.Verdict = mst.Verdict
+			decider = mst
 		}
 	}
 	switch {
-	case st.Verdict == Successful:
-		st.Message = "every metric is successful"
+	case out.Verdict == Successful:
+		out.Message = "every metric is successful"
 	case decider != nil && decider.Verdict != Running:
-		st.Message = fmt.Sprintf("%s/%s: %s", decider.Template, decider.Metric, decider.Message)
+		out.Message = fmt.Sprintf("%s/%s: %s", decider.Template, decider.Metric, decider.Message)
 	}
-	return st
+	return out
 }
 
 // Evaluate folds the metric's measurements (oldest first; those of other
@@ -103,16 +136,18 @@ func (m *Metric) newState() MetricState {
 	return MetricState{Template: m.Template, Metric: m.Name, Verdict: Running}
 }
 
-// observe adds one measurement of m to st, unless st has its verdict.
-func (m *Metric) observe(st *MetricState, ms *Measurement) {
-	if st.Verdict != Running {
-		return
+// observe adds one measurement of m to st, unless st has its verdict, and
+// reports whether it did.
+func (m *Metric) observe(st *MetricState, ms *Measurement) bool {
+	if st.Verdict.Done() {
+		return false
 	}
 	st.count(ms)
 	if v, why := m.decided(st); v != Running {
 		st.Verdict = v
 		st.Message = why + ": " + ms.Message
 	}
+	return true
 }
 
 // count adds one measurement.
@@ -153,26 +188,35 @@ func (m *Metric) decided(st *MetricState) (Verdict, string) {
 // Due is the scheduler. Given when the analysis started, the measurements
 // taken so far (oldest first) and now, it returns the metrics to measure
 // now and when the next measurement after those falls due, assuming the
-// due ones are taken at now.
+// due ones are taken at now. It is Schedule over Evaluate(ms).
+func (a *Analysis) Due(started time.Time, ms []Measurement, now time.Time) (due []*Metric, next time.Time) {
+	return a.Schedule(started, a.Evaluate(ms), now)
+}
+
+// Schedule is Due from a state the caller kept.
 //
 // A metric's first measurement falls due at started + initialDelay, each
 // later one an interval after the previous one was taken (so after a
 // restart a late metric is measured once, not once per missed interval).
 // A metric that has its verdict is not measured again, and nothing is due
 // once the analysis has its verdict; next is then the zero time.
-func (a *Analysis) Due(started time.Time, ms []Measurement, now time.Time) (due []*Metric, next time.Time) {
-	st := a.Evaluate(ms)
+func (a *Analysis) Schedule(started time.Time, st State, now time.Time) (due []*Metric, next time.Time) {
 	if st.Verdict.Done() {
 		return nil, time.Time{}
 	}
-	for i, m := range a.Metrics {
-		mst := &st.Metrics[i]
-		if mst.Verdict.Done() {
-			continue
-		}
+	states := make(map[metricKey]*MetricState, len(st.Metrics))
+	for i := range st.Metrics {
+		states[metricKey{st.Metrics[i].Template, st.Metrics[i].Metric}] = &st.Metrics[i]
+	}
+	for _, m := range a.Metrics {
 		at := started.Add(m.InitialDelay)
-		if mst.Last != nil {
-			at = mst.Last.At.Add(m.Interval)
+		if mst := states[m.key()]; mst != nil {
+			if mst.Verdict.Done() {
+				continue
+			}
+			if mst.Last != nil {
+				at = mst.Last.At.Add(m.Interval)
+			}
 		}
 		if !at.After(now) {
 			due = append(due, m)

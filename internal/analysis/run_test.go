@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,60 @@ func TestDueAllDone(t *testing.T) {
 	due, next := a.Due(start, seq("t", "m", "SS"), start.Add(time.Hour))
 	if len(due) != 0 || !next.IsZero() {
 		t.Errorf("a successful analysis has due %v next %v", due, next)
+	}
+}
+
+func TestObserveIsEvaluateInParts(t *testing.T) {
+	a := &Analysis{Metrics: []*Metric{
+		{Template: "t", Name: "a", FailureLimit: 2, ConsecutiveErrorLimit: 1, Interval: time.Second},
+		{Template: "t", Name: "b", Count: 4, InconclusiveLimit: 1, ConsecutiveErrorLimit: 1, Interval: time.Second},
+	}}
+	all := append(seq("t", "a", "SFSEFSSSF"), seq("t", "b", "SISSSF")...)
+	want := a.Evaluate(all)
+	for split := range len(all) + 1 {
+		first := a.Observe(a.Start(), all[:split]...)
+		firstCopy := first
+		firstCopy.Metrics = append([]MetricState(nil), first.Metrics...)
+		got := a.Observe(first, all[split:]...)
+		if got.Verdict != want.Verdict || got.Message != want.Message {
+			t.Fatalf("split at %d: %s %q, want %s %q", split, got.Verdict, got.Message, want.Verdict, want.Message)
+		}
+		for i := range got.Metrics {
+			g, w := got.Metrics[i], want.Metrics[i]
+			if g.Last == nil || w.Last == nil || !reflect.DeepEqual(*g.Last, *w.Last) {
+				t.Fatalf("split at %d: last %+v, want %+v", split, g.Last, w.Last)
+			}
+			g.Last, w.Last = nil, nil
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("split at %d: metric %+v, want %+v", split, g, w)
+			}
+		}
+		for i := range first.Metrics {
+			if !reflect.DeepEqual(first.Metrics[i], firstCopy.Metrics[i]) {
+				t.Fatalf("split at %d: Observe changed its input state", split)
+			}
+		}
+	}
+	if want.Verdict != Failed || !strings.HasPrefix(want.Message, "t/a: 3 failed measurements") {
+		t.Errorf("verdict %s %q", want.Verdict, want.Message)
+	}
+}
+
+func TestScheduleFromKeptState(t *testing.T) {
+	start := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	a := &Analysis{Metrics: []*Metric{
+		{Template: "t", Name: "a", Interval: 10 * time.Second, ConsecutiveErrorLimit: 4},
+		{Template: "t", Name: "new", Interval: 10 * time.Second, InitialDelay: 5 * time.Second, ConsecutiveErrorLimit: 4},
+	}}
+	// A state kept from before the template gained the metric "new".
+	kept := State{Verdict: Running, Metrics: []MetricState{{Template: "t", Metric: "a", Verdict: Running, Measurements: 1,
+		Last: &Measurement{Template: "t", Metric: "a", At: start.Add(20 * time.Second), Verdict: Successful}}}}
+	due, next := a.Schedule(start, kept, start.Add(25*time.Second))
+	if len(due) != 1 || due[0].Name != "new" || !next.Equal(start.Add(30*time.Second)) {
+		t.Errorf("due %v next %v", due, next.Sub(start))
+	}
+	st := a.Observe(kept, Measurement{Template: "t", Metric: "new", At: start.Add(25 * time.Second), Verdict: Successful})
+	if len(st.Metrics) != 2 || st.Metrics[0].Measurements != 1 || st.Metrics[1].Measurements != 1 {
+		t.Errorf("state %+v", st.Metrics)
 	}
 }
