@@ -1,7 +1,9 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
+	"strings"
 	"strconv"
 	"time"
 
@@ -99,7 +101,13 @@ func (a *API) observe(next http.Handler) http.Handler {
 		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}
-		a.log.InfoContext(ctx, "request", append(requestAttrs(r), "method", r.Method, "path", r.URL.Path,
+		// Flag evaluations are the hot path of SDKs polling; a line for each
+		// at info level would cost more than the evaluation itself.
+		level := slog.LevelInfo
+		if strings.HasPrefix(r.URL.Path, "/ofrep/") && status < 400 {
+			level = slog.LevelDebug
+		}
+		a.log.Log(ctx, level, "request", append(requestAttrs(r), "method", r.Method, "path", r.URL.Path,
 			"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000)...)
 	})
 }
