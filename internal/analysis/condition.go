@@ -10,13 +10,14 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
 // ErrCondition is matched by every error compiling or evaluating a
 // successCondition or failureCondition.
-var ErrCondition = errors.New("condition")
+var ErrCondition = errors.New("invalid condition")
 
 // RevisionStats is what the builtin provider measured for one revision over
 // a metric's window. Conditions see it as `candidate` and `stable`, with
@@ -85,7 +86,7 @@ type ref struct {
 func compileCondition(field, src string, env any) (*condition, error) {
 	prog, err := expr.Compile(src, expr.Env(env), expr.AsBool())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", field, ErrCondition, err)
+		return nil, fmt.Errorf("%s: %w: %s", field, ErrCondition, compileMessage(err))
 	}
 	c := &condition{field: field, source: src, prog: prog, roots: map[string]bool{}}
 	tree, err := parser.Parse(src)
@@ -101,6 +102,26 @@ func compileCondition(field, src string, env any) (*condition, error) {
 		c.roots[strings.SplitN(path, ".", 2)[0]] = true
 	}
 	return c, nil
+}
+
+// statsFields lists the fields of `candidate` and `stable`, for messages.
+const statsFields = "requests, errors, successRate, errorRate, p50, p90, p95, p99, totalRequests, totalErrors"
+
+// compileMessage turns an expr compile error into one line that speaks of
+// the condition's variables, not of Go types.
+func compileMessage(err error) string {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	msg := fe.Message
+	if field, ok := strings.CutPrefix(msg, "type analysis.RevisionStats has no field "); ok {
+		msg = fmt.Sprintf("candidate and stable have no field %s (they have %s)", field, statsFields)
+	}
+	for _, env := range []string{"*analysis.Comparison", "*analysis.resultEnv", "*analysis.anyEnv"} {
+		msg = strings.ReplaceAll(msg, env, "the provider's variables")
+	}
+	return fmt.Sprintf("%s (at column %d)", msg, fe.Column+1)
 }
 
 // eval runs the condition against env.
