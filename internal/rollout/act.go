@@ -28,9 +28,11 @@ func PreviewApp(app string) string { return app + "/preview" }
 
 // act carries out a decision for one app: it runs the wanted revisions,
 // routes traffic, stops the rest, and points the health checks at the
-// instances that matter.
-func (c *Controller) act(ctx context.Context, name string, a *appState, sp spec.App, d Decision, insts []runtime.Instance) {
+// instances that matter, and takes the analysis measurements that are due.
+// It returns when the next measurement is due (zero: none).
+func (c *Controller) act(ctx context.Context, name string, a *appState, sp spec.App, d Decision, insts []runtime.Instance) time.Time {
 	wanted := map[int]bool{}
+	var next time.Time
 	for _, act := range d.Actions {
 		switch x := act.(type) {
 		case Ensure:
@@ -42,6 +44,10 @@ func (c *Controller) act(ctx context.Context, name string, a *appState, sp spec.
 			c.applyTable(ctx, PreviewApp(name), a, &a.preview, tableSpec(PreviewApp(name), x.Preview, drain))
 		case Stop:
 			c.stopRevision(ctx, name, x.Revision, insts, drainTimeout(sp))
+		case Analyze:
+			if at := c.measure(ctx, name, a, x.Run); !at.IsZero() && (next.IsZero() || at.Before(next)) {
+				next = at
+			}
 		}
 	}
 	for r := range a.unrunnable {
@@ -50,6 +56,7 @@ func (c *Controller) act(ctx context.Context, name string, a *appState, sp spec.
 		}
 	}
 	c.setTargets(name, sp, insts, wanted)
+	return next
 }
 
 // ensure makes one revision run at its size. A revision that cannot run is
@@ -92,6 +99,12 @@ func tableSpec(app string, t *Table, drain time.Duration) *proxy.TableSpec {
 	if t.Candidate != nil {
 		cand := proxyRevision(*t.Candidate)
 		ts.Candidate, ts.Weight = &cand, t.Weight
+	}
+	ts.Stickiness = proxy.Stickiness{Header: t.Stickiness.Header, Cookie: t.Stickiness.Cookie}
+	if o := t.Override; o != nil {
+		for _, target := range []proxy.Target{proxy.TargetCandidate, proxy.TargetStable} {
+			ts.Overrides = append(ts.Overrides, proxy.Override{Header: o.Header, Cookie: o.Cookie, Value: target.String(), Target: target})
+		}
 	}
 	return ts
 }

@@ -36,7 +36,11 @@ func Command(st apiv1.AppStatus, action, actor string, now time.Time) (apiv1.App
 	st = cloneStatus(st)
 	switch action {
 	case apiv1.ActionPromote:
-		return promoteCommand(st, actor)
+		return promoteCommand(st, actor, false)
+	case apiv1.ActionPromoteFull:
+		return promoteCommand(st, actor, true)
+	case apiv1.ActionRetry:
+		return retryCommand(st, actor)
 	case apiv1.ActionAbort:
 		return abortCommand(st, actor, apiv1.ReasonAborted)
 	case apiv1.ActionUndo:
@@ -50,10 +54,10 @@ func Command(st apiv1.AppStatus, action, actor string, now time.Time) (apiv1.App
 	case apiv1.ActionResume:
 		return resumeCommand(st, actor)
 	}
-	return st, Event{}, fmt.Errorf("%w %q: use promote, abort, undo, pause or resume", ErrUnknownAction, action)
+	return st, Event{}, fmt.Errorf("%w %q: use promote, promote-full, abort, undo, pause, resume or retry", ErrUnknownAction, action)
 }
 
-func promoteCommand(st apiv1.AppStatus, actor string) (apiv1.AppStatus, Event, error) {
+func promoteCommand(st apiv1.AppStatus, actor string, full bool) (apiv1.AppStatus, Event, error) {
 	cand := st.CandidateRevision
 	if cand == 0 {
 		return st, Event{}, fmt.Errorf("%w: promote: no rollout is in progress (%s)", ErrRefused, servingNote(st.StableRevision))
@@ -61,9 +65,28 @@ func promoteCommand(st apiv1.AppStatus, actor string) (apiv1.AppStatus, Event, e
 	if st.Rollout == nil {
 		st.Rollout = &apiv1.RolloutState{}
 	}
-	st.Rollout.PromoteRequested, st.Paused = true, false
-	return st, Event{Revision: cand, Reason: "PromoteRequested",
-		Message: fmt.Sprintf("promotion of revision %d requested by %s; it takes all traffic once healthy", cand, actor)}, nil
+	st.Paused = false
+	msg := fmt.Sprintf("promotion of revision %d requested by %s: it skips the current pause or analysis", cand, actor)
+	if full {
+		st.Rollout.PromoteFull = true
+		msg = fmt.Sprintf("full promotion of revision %d requested by %s: it skips every remaining step and takes all traffic once it runs at full size", cand, actor)
+	} else {
+		st.Rollout.PromoteRequested = true
+	}
+	return st, Event{Revision: cand, Reason: "PromoteRequested", Message: msg}, nil
+}
+
+// retryCommand rolls out again, from its first step, the latest revision
+// after its rollout was aborted, failed or undone.
+func retryCommand(st apiv1.AppStatus, actor string) (apiv1.AppStatus, Event, error) {
+	latest := st.LatestRevision
+	if latest != 0 && latest != st.StableRevision && latest != st.CandidateRevision && latest <= st.RejectedRevision {
+		st.RejectedRevision = 0
+		st.Paused = false
+		return st, Event{Reason: "RetryRequested", Revision: latest,
+			Message: fmt.Sprintf("%s asked to roll out revision %d again, from its first step", actor, latest)}, nil
+	}
+	return st, Event{}, fmt.Errorf("%w: retry: no aborted, failed or undone revision to roll out again (%s)", ErrRefused, servingNote(st.StableRevision))
 }
 
 func abortCommand(st apiv1.AppStatus, actor, reason string) (apiv1.AppStatus, Event, error) {

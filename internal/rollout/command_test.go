@@ -34,6 +34,19 @@ func TestCommand(t *testing.T) {
 		event   string
 		check   func(*testing.T, apiv1.AppStatus)
 	}{
+		{name: "promote --full skips every remaining step", st: pausedRollout, action: apiv1.ActionPromoteFull, event: "PromoteRequested",
+			check: func(t *testing.T, s apiv1.AppStatus) {
+				if !s.Rollout.PromoteFull || s.Rollout.PromoteRequested || s.Paused {
+					t.Errorf("%+v paused %v", s.Rollout, s.Paused)
+				}
+			}},
+		{name: "retry rolls an aborted revision out again", st: aborted, action: apiv1.ActionRetry, event: "RetryRequested",
+			check: func(t *testing.T, s apiv1.AppStatus) {
+				if s.RejectedRevision != 0 {
+					t.Errorf("rejected %d", s.RejectedRevision)
+				}
+			}},
+		{name: "retry refuses when nothing was aborted", st: waiting, action: apiv1.ActionRetry, refused: true},
 		{name: "promote asks the planner to promote", st: waiting, action: apiv1.ActionPromote, event: "PromoteRequested",
 			check: func(t *testing.T, s apiv1.AppStatus) {
 				if !s.Rollout.PromoteRequested || s.CandidateRevision != 2 {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"sluice.dev/sluice/internal/analysis"
 	"sluice.dev/sluice/internal/health"
 	"sluice.dev/sluice/internal/proxy"
 	"sluice.dev/sluice/internal/resources"
@@ -76,6 +77,14 @@ type Options struct {
 	// Secrets resolves secret references in env; nil: apps that use them
 	// cannot run (ErrNoSecrets).
 	Secrets SecretResolver
+	// Provider takes analysis measurements (providers.Set); nil: analysis
+	// runs never measure, so they end Inconclusive or wait forever.
+	Provider analysis.Provider
+	// Measurements stores the measurements taken; nil keeps them in
+	// memory only.
+	Measurements Measurements
+	// Counters reads the candidate's blast radius; nil: not reported.
+	Counters Counters
 	// Logger receives what goes wrong; nil discards it.
 	Logger *slog.Logger
 	// Now tells the time; default time.Now.

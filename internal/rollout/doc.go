@@ -15,14 +15,18 @@
 // pause, resume): it changes a status, and the planner acts on it.
 //
 // A rollout moves an app from its stable revision to a candidate through
-// steps. The strategy decides the steps: blue-green waits (autoPromoteAfter,
-// or for `sluice rollout promote` when autoPromote is off) while the
-// healthy candidate is served on its preview listener only, then switches
-// all traffic at once; canary will run its spec's setWeight, pause and
-// analysis steps (for now a canary candidate takes all traffic as soon as
-// it is healthy). Analysis steps wait for a human until analysis is built.
-// After promotion the old stable revision is kept warm for scaleDownDelay,
-// so that undo is instant; a candidate that is not healthy within
+// steps. The strategy decides the steps: blue-green runs its pre-promotion
+// analysis and waits (autoPromoteAfter, or for `sluice rollout promote`
+// when autoPromote is off) while the healthy candidate is served on its
+// preview listener only, then switches all traffic at once; canary runs
+// its spec's setWeight, pause and analysis steps (1 % → 5 % → 25 % → 100 %
+// with the default analysis between when it gives none), scaling the
+// candidate with its weight, with an optional background analysis for the
+// whole rollout. Analysis runs are started by the planner ([Analyze]) and
+// measured by the controller; a Failed or Error verdict aborts at once
+// (weight 0), an Inconclusive one pauses for a human. After promotion the
+// old stable revision is kept warm for scaleDownDelay, so that undo is
+// instant; a candidate that is not healthy (or not scaled) within
 // progressDeadline fails the rollout.
 //
 // The [Controller] is the thin shell around the planner. For each app it

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"encoding/json"
 	"time"
 
 	"sluice.dev/sluice/internal/health"
@@ -26,6 +27,13 @@ type Input struct {
 	Revisions map[int]RevisionInfo
 	// Observed is what runs now.
 	Observed Observed
+	// Analyses are the analysis runs the controller measured, by run
+	// name, with their verdicts and metrics; runs not in it stand as the
+	// status says.
+	Analyses map[string]apiv1.AnalysisRun
+	// Blast is what the candidate served so far, as the proxy counted it;
+	// nil when unknown.
+	Blast *apiv1.BlastRadius
 	// Now is the time of the decision.
 	Now time.Time
 }
@@ -101,11 +109,21 @@ type Event struct {
 	Reason string
 	// Message says what happened, for a human.
 	Message string
+	// Data is structured evidence as JSON (the measurements that decided
+	// an abort or a promotion); nil for none.
+	Data json.RawMessage
 }
 
 // Action is one thing the controller does to carry out a plan: [Ensure],
-// [SetRoutes] or [Stop].
+// [SetRoutes], [Stop] or [Analyze].
 type Action interface{ isAction() }
+
+// Analyze measures a running analysis run on its schedule: the controller
+// takes the measurements that are due, stores them, and reports the run's
+// verdict in the next plan's Input.Analyses.
+type Analyze struct {
+	Run apiv1.AnalysisRun
+}
 
 // Ensure makes Replicas instances of a revision run (starting or stopping
 // some); it is harmless to repeat.
@@ -133,6 +151,7 @@ type SetRoutes struct {
 func (Ensure) isAction()    {}
 func (Stop) isAction()      {}
 func (SetRoutes) isAction() {}
+func (Analyze) isAction()   {}
 
 // Table is the route table of one listener.
 type Table struct {
@@ -144,6 +163,12 @@ type Table struct {
 	Candidate *Backend
 	// Weight is the candidate's share, 0–10000 basis points.
 	Weight int
+	// Stickiness is where a request's sticky key comes from; empty: a
+	// cookie the proxy sets itself.
+	Stickiness StickyKey
+	// Override, when set, is a header or cookie whose value `candidate`
+	// or `stable` forces that revision.
+	Override *StickyKey
 }
 
 // Backend is a revision and its ready instances.

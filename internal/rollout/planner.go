@@ -33,11 +33,14 @@ func Plan(in Input) Decision {
 	p.st.Strategy = p.strat.name
 	p.st.PreviewAddress = ""
 	p.target()
+	p.observeBlast()
+	p.mergeAnalyses()
 	if p.st.CandidateRevision != 0 {
 		p.progress()
 	}
 	p.scaleDown()
 	if p.st.CandidateRevision == 0 {
+		p.endRuns(apiv1.VerdictSkipped, "the rollout ended before its verdict")
 		p.settle()
 	}
 	p.describe()
@@ -80,6 +83,7 @@ func (p *planner) target() {
 	now := p.in.Now
 	st.CandidateRevision, st.Weight, st.Step = latest, 0, 0
 	st.Rollout = &apiv1.RolloutState{StartedAt: now, ProgressAt: now}
+	st.Analyses, st.BlastRadius = nil, nil
 	st.Phase, st.Reason = apiv1.PhaseProgressing, apiv1.ReasonRolloutStarted
 	if st.StableRevision == 0 {
 		st.Message = fmt.Sprintf("starting revision %s", p.named(latest))
@@ -103,7 +107,7 @@ func (p *planner) progress() {
 	if st.StableRevision != 0 && !ro.Rollback {
 		st.PreviewAddress = p.strat.preview
 	}
-	size, ready := p.size(cand), len(p.ready[cand])
+	size, ready := p.servingSize(), len(p.ready[cand])
 	if ready > p.lastReady(cand) {
 		ro.ProgressAt = now
 	}
@@ -118,6 +122,9 @@ func (p *planner) progress() {
 	if st.StableRevision == 0 || ro.Rollback {
 		p.promote()
 		return
+	}
+	if p.weighted() && p.background() {
+		return // the background analysis ended the rollout
 	}
 	p.runSteps()
 }
@@ -156,15 +163,10 @@ func (p *planner) runSteps() {
 	st, ro := &p.st, p.st.Rollout
 	steps := p.strat.steps
 	st.Steps = len(steps)
+	p.skipToEnd()
 	for {
-		if st.Paused && !ro.PromoteRequested {
-			next := "promotion"
-			if st.Step < len(steps) {
-				next = fmt.Sprintf("step %d/%d (%s)", st.Step+1, len(steps), steps[st.Step].label)
-			}
-			st.Phase, st.Reason = apiv1.PhasePaused, apiv1.ReasonPaused
-			st.Message = fmt.Sprintf("revision %d is healthy%s; the rollout is paused before %s: run 'sluice rollout resume %s' to go on",
-				st.CandidateRevision, p.previewNote(), next, p.in.App)
+		if st.Paused && !ro.PromoteRequested && !ro.PromoteFull {
+			p.pausedMessage()
 			return
 		}
 		if st.Step >= len(steps) {
@@ -175,6 +177,9 @@ func (p *planner) runSteps() {
 			ro.StepStartedAt = timePtr(p.in.Now)
 		}
 		out := p.runStep(steps[st.Step], *ro.StepStartedAt, entered)
+		if out.ended {
+			return
+		}
 		if !out.done {
 			st.Phase, st.Reason, st.Message = out.phase, out.reason, out.message
 			if !out.wakeAt.IsZero() {
@@ -194,6 +199,7 @@ func (p *planner) promote() {
 	st, now := &p.st, p.in.Now
 	cand, old := st.CandidateRevision, st.StableRevision
 	rollback := st.Rollout != nil && st.Rollout.Rollback
+	p.endRuns(apiv1.VerdictSuccessful, "no failure while the rollout ran")
 	st.StableRevision, st.CandidateRevision = cand, 0
 	st.Weight, st.Step, st.Steps, st.Rollout = 0, 0, 0, nil
 	st.PreviewAddress = ""
@@ -224,6 +230,7 @@ func (p *planner) fail(reason, msg string) {
 	if st.Rollout == nil || !st.Rollout.Rollback {
 		st.RejectedRevision = max(st.RejectedRevision, cand)
 	}
+	p.endRuns(apiv1.VerdictSkipped, "the rollout ended before its verdict")
 	st.CandidateRevision, st.Weight, st.Step, st.Steps, st.Rollout = 0, 0, 0, 0, nil
 	st.PreviewAddress = ""
 	st.Phase, st.Reason = apiv1.PhaseFailed, reason
@@ -313,10 +320,11 @@ func (p *planner) describe() {
 func (p *planner) wanted() map[int]int {
 	st := &p.st
 	out := map[int]int{}
-	for _, r := range []int{st.StableRevision, st.CandidateRevision} {
-		if r != 0 {
-			out[r] = p.size(r)
-		}
+	if r := st.StableRevision; r != 0 {
+		out[r] = p.size(r)
+	}
+	if r := st.CandidateRevision; r != 0 {
+		out[r] = max(out[r], p.candidateSize())
 	}
 	if r := st.PreviousRevision; r != 0 && st.ScaleDownAt != nil {
 		out[r] = p.size(r)
@@ -345,6 +353,13 @@ func (p *planner) actions() []Action {
 		out = append(out, Ensure{Revision: r, Replicas: wanted[r]})
 	}
 	out = append(out, SetRoutes{Main: p.mainTable(), Preview: p.previewTable()})
+	if st := &p.st; st.CandidateRevision != 0 {
+		for _, run := range st.Analyses {
+			if run.Verdict == apiv1.VerdictRunning && run.Candidate == st.CandidateRevision {
+				out = append(out, Analyze{Run: cloneRun(run)})
+			}
+		}
+	}
 	for _, r := range slices.Sorted(maps.Keys(p.all)) {
 		if _, ok := wanted[r]; !ok {
 			out = append(out, Stop{Revision: r})
@@ -360,6 +375,7 @@ func (p *planner) mainTable() *Table {
 	switch {
 	case st.StableRevision != 0:
 		t := &Table{Listen: p.in.Spec.Listen, Stable: p.backend(st.StableRevision)}
+		p.sticky(t)
 		if st.CandidateRevision != 0 && st.Weight > 0 {
 			c := p.backend(st.CandidateRevision)
 			t.Candidate, t.Weight = &c, st.Weight
@@ -468,5 +484,16 @@ func cloneStatus(s apiv1.AppStatus) apiv1.AppStatus {
 		s.ScaleDownAt = timePtr(*s.ScaleDownAt)
 	}
 	s.Revisions = slices.Clone(s.Revisions)
+	if s.BlastRadius != nil {
+		b := *s.BlastRadius
+		s.BlastRadius = &b
+	}
+	if s.Analyses != nil {
+		runs := make([]apiv1.AnalysisRun, len(s.Analyses))
+		for i, r := range s.Analyses {
+			runs[i] = cloneRun(r)
+		}
+		s.Analyses = runs
+	}
 	return s
 }

@@ -303,11 +303,11 @@ func TestPlanTransitions(t *testing.T) {
 			want: want{phase: apiv1.PhaseHealthy, reason: apiv1.ReasonServing, stable: 2, ensure: []string{"2×1"}, main: "2:b", preview: "-", stop: []int{4}},
 		},
 		{
-			name: "a canary candidate takes all traffic once healthy",
+			name: "a canary candidate gets 1 % once healthy and its default analysis starts",
 			in:   input(appSpec(nil), rolling(1, 2, t0), later, healthy("a", 1), healthy("b", 2)),
-			want: want{phase: apiv1.PhaseHealthy, reason: apiv1.ReasonPromoted, stable: 2, previous: 1,
-				events: []string{apiv1.ReasonCandidateReady, apiv1.ReasonPromoted}, ensure: []string{"1×1", "2×1"}, main: "2:b", preview: "-",
-				wakeAt: later.Add(spec.DefaultScaleDownDelay), scaleDownAt: ptr(later.Add(spec.DefaultScaleDownDelay))},
+			want: want{phase: apiv1.PhaseProgressing, reason: apiv1.ReasonAnalysisRunning, stable: 1, candidate: 2, weight: 100,
+				events: []string{apiv1.ReasonCandidateReady, apiv1.ReasonWeightSet}, ensure: []string{"1×1", "2×1"}, main: "1:a + 2:b@100", preview: "-",
+				readyAtSet: true, stepsSet: true, message: "revision 2 gets 1% of traffic; analysis (default) is running"},
 		},
 		{
 			name: "a canary candidate gets no traffic before it is healthy",
@@ -316,14 +316,14 @@ func TestPlanTransitions(t *testing.T) {
 				ensure: []string{"1×1", "2×1"}, main: "1:a", preview: "-", wakeAt: deadline},
 		},
 		{
-			name: "pre-promotion analysis waits for a human until analysis exists",
+			name: "pre-promotion analysis runs before promotion",
 			in: input(appSpec(blueGreen(func(bg *spec.BlueGreenStrategy) {
 				bg.PrePromotionAnalysis = &spec.RolloutAnalysis{Templates: []spec.TemplateRef{{Name: "smoke"}}}
 			})), rolling(1, 2, t0), later, healthy("a", 1), healthy("b", 2)),
-			want: want{phase: apiv1.PhasePaused, reason: apiv1.ReasonWaitingForPromote, stable: 1, candidate: 2,
-				events: []string{apiv1.ReasonCandidateReady, "AnalysisNotAvailable"}, ensure: []string{"1×1", "2×1"},
+			want: want{phase: apiv1.PhaseProgressing, reason: apiv1.ReasonAnalysisRunning, stable: 1, candidate: 2,
+				events: []string{apiv1.ReasonCandidateReady}, ensure: []string{"1×1", "2×1"},
 				main: "1:a", preview: "2:b", previewAddress: "127.0.0.1:8081", readyAtSet: true, stepsSet: true,
-				message: "pre-promotion analysis (smoke) is not run"},
+				message: "pre-promotion analysis (smoke) is running: no measurement yet"},
 		},
 	}
 	for _, c := range cases {

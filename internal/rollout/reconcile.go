@@ -26,7 +26,10 @@ type appState struct {
 	unrunnable map[int]string
 	main       *proxy.TableSpec // last applied to the proxy; nil: none
 	preview    *proxy.TableSpec
-	listenMsg  string // the last listen failure recorded as an event
+	listenMsg  string               // the last listen failure recorded as an event
+	runs       map[string]*runState // running analysis runs, by name
+	blastFor   int                  // the candidate blastBase counts
+	blastBase  apiv1.BlastRadius    // its counts from before this process
 }
 
 // revision is a stored revision, decoded.
@@ -39,7 +42,7 @@ type revision struct {
 func (c *Controller) app(name string) *appState {
 	a := c.apps[name]
 	if a == nil {
-		a = &appState{since: c.now(), revisions: map[int]revision{}, unrunnable: map[int]string{}}
+		a = &appState{since: c.now(), revisions: map[int]revision{}, unrunnable: map[int]string{}, runs: map[string]*runState{}}
 		c.apps[name] = a
 	}
 	return a
@@ -66,7 +69,8 @@ func (c *Controller) reconcile(ctx context.Context, o store.Object) (time.Time, 
 		return time.Time{}, err
 	}
 	in := Input{App: o.Name, Spec: sp, Status: st, Revisions: map[int]RevisionInfo{}, Now: c.now(),
-		Observed: Observed{Instances: c.observe(insts), Unrunnable: a.unrunnable, Since: a.since}}
+		Observed: Observed{Instances: c.observe(insts), Unrunnable: a.unrunnable, Since: a.since},
+		Analyses: c.analyses(ctx, o.Name, a, st), Blast: c.blast(o.Name, a, st)}
 	for n, r := range a.revisions {
 		in.Revisions[n] = RevisionInfo{Version: r.version, Size: sizeOf(r.workload, sp)}
 	}
@@ -78,8 +82,11 @@ func (c *Controller) reconcile(ctx context.Context, o store.Object) (time.Time, 
 		}
 		return time.Time{}, err
 	}
-	c.act(ctx, o.Name, a, sp, d, insts)
-	return d.WakeAt, nil
+	next := c.act(ctx, o.Name, a, sp, d, insts)
+	if !d.WakeAt.IsZero() && (next.IsZero() || d.WakeAt.Before(next)) {
+		next = d.WakeAt
+	}
+	return next, nil
 }
 
 // persist stores the plan's status and events, unless nothing changed,
@@ -205,5 +212,5 @@ func storeEvent(app string, e Event) store.Event {
 	if e.Warning {
 		typ = store.EventWarning
 	}
-	return store.Event{App: app, Revision: e.Revision, Type: typ, Reason: e.Reason, Message: e.Message}
+	return store.Event{App: app, Revision: e.Revision, Type: typ, Reason: e.Reason, Message: e.Message, Data: e.Data}
 }

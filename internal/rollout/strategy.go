@@ -2,9 +2,11 @@ package rollout
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"sluice.dev/sluice/internal/analysis"
 	"sluice.dev/sluice/internal/spec"
 	"sluice.dev/sluice/pkg/apiv1"
 )
@@ -23,18 +25,20 @@ type strategy struct {
 	steps          []step
 	preview        string // listen address of the preview; "" for none
 	scaleDownDelay time.Duration
+	// background runs for the whole canary rollout; nil for none.
+	background *spec.RolloutAnalysis
 }
 
 // stepKind says what a step does.
 type stepKind int
 
 const (
-	// stepSetWeight gives the candidate a share of the traffic.
+	// stepSetWeight gives the candidate a share of the traffic, once it
+	// runs enough instances for it.
 	stepSetWeight stepKind = iota + 1
 	// stepPause waits for a duration, or for `rollout promote`.
 	stepPause
-	// stepAnalysis would run analysis templates; until analysis exists it
-	// waits for `rollout promote`, as a manual judgement.
+	// stepAnalysis runs analysis templates and waits for their verdict.
 	stepAnalysis
 )
 
@@ -45,6 +49,9 @@ type step struct {
 	weight int
 	// duration bounds a pause; nil waits for `rollout promote`.
 	duration *time.Duration
+	// analysis is what an analysis step runs: templates (none: the
+	// default analysis) and args.
+	analysis spec.RolloutAnalysis
 	// label describes the step in messages, e.g. "autoPromoteAfter 30s".
 	label string
 }
@@ -54,15 +61,15 @@ type step struct {
 // Blue-green: [pre-promotion analysis], then a pause of autoPromoteAfter
 // (none when it is zero), or until promoted when autoPromote is off.
 //
-// Canary: the spec's steps are not run yet; the candidate takes all
-// traffic (setWeight 100 %) as soon as it is healthy. The canary strategy
-// will build its steps from spec.strategy.canary.steps here.
+// Canary: the spec's steps, or DefaultCanarySteps when it gives none, then
+// a last setWeight 100 % (unless the steps end with one) that runs the
+// candidate at full size before it is promoted.
 func strategyOf(a spec.App) strategy {
 	if a.Strategy != nil && a.Strategy.BlueGreen != nil {
 		bg := a.Strategy.BlueGreen
 		s := strategy{name: StrategyBlueGreen, preview: bg.PreviewListen, scaleDownDelay: durationOf(bg.ScaleDownDelay, spec.DefaultScaleDownDelay)}
 		if bg.PrePromotionAnalysis != nil {
-			s.steps = append(s.steps, analysisStep("pre-promotion analysis", bg.PrePromotionAnalysis))
+			s.steps = append(s.steps, analysisStep("pre-promotion analysis", *bg.PrePromotionAnalysis))
 		}
 		switch after := durationOf(bg.AutoPromoteAfter, 0); {
 		case bg.AutoPromote != nil && !*bg.AutoPromote:
@@ -73,22 +80,83 @@ func strategyOf(a spec.App) strategy {
 		return s
 	}
 	s := strategy{name: StrategyCanary, scaleDownDelay: spec.DefaultScaleDownDelay}
-	if a.Strategy != nil && a.Strategy.Canary != nil {
-		s.scaleDownDelay = durationOf(a.Strategy.Canary.ScaleDownDelay, spec.DefaultScaleDownDelay)
+	var steps []spec.CanaryStep
+	if c := canaryOf(a); c != nil {
+		s.scaleDownDelay = durationOf(c.ScaleDownDelay, spec.DefaultScaleDownDelay)
+		s.background = c.Analysis
+		steps = c.Steps
 	}
-	s.steps = []step{{kind: stepSetWeight, weight: maxWeight, label: "setWeight 100%"}}
+	if len(steps) == 0 {
+		steps = DefaultCanarySteps()
+	}
+	for _, cs := range steps {
+		s.steps = append(s.steps, canaryStep(cs))
+	}
+	if last := s.steps[len(s.steps)-1]; last.kind != stepSetWeight || last.weight != maxWeight {
+		s.steps = append(s.steps, weightStep(maxWeight))
+	}
 	return s
+}
+
+// canaryOf returns the app's canary strategy, or nil.
+func canaryOf(a spec.App) *spec.CanaryStrategy {
+	if a.Strategy == nil {
+		return nil
+	}
+	return a.Strategy.Canary
+}
+
+// DefaultCanarySteps are the steps of a canary whose spec gives none:
+// 1 % → 5 % → 25 % → 100 %, with the default analysis (see
+// DefaultAnalysis) after each weight below 100 %.
+func DefaultCanarySteps() []spec.CanaryStep {
+	var out []spec.CanaryStep
+	for _, pct := range []spec.Percent{1, 5, 25} {
+		out = append(out, spec.CanaryStep{SetWeight: ptrTo(pct)}, spec.CanaryStep{Analysis: &spec.RolloutAnalysis{}})
+	}
+	return append(out, spec.CanaryStep{SetWeight: ptrTo(spec.Percent(100))})
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// canaryStep turns a spec step into a planner step.
+func canaryStep(cs spec.CanaryStep) step {
+	switch {
+	case cs.SetWeight != nil:
+		return weightStep(cs.SetWeight.BasisPoints())
+	case cs.Pause != nil && cs.Pause.Duration != nil:
+		d := cs.Pause.Duration.Duration
+		return step{kind: stepPause, duration: &d, label: "pause " + d.String()}
+	case cs.Pause != nil:
+		return step{kind: stepPause, label: "pause until promoted"}
+	case cs.Analysis != nil:
+		return analysisStep("analysis", *cs.Analysis)
+	}
+	return step{kind: stepPause, label: "pause until promoted"}
+}
+
+func weightStep(bp int) step {
+	return step{kind: stepSetWeight, weight: bp, label: "setWeight " + percent(bp)}
+}
+
+// percent renders basis points as a percentage: 125 → "1.25%".
+func percent(bp int) string {
+	s := strconv.FormatFloat(float64(bp)/100, 'f', -1, 64)
+	return s + "%"
 }
 
 // maxWeight is all of the traffic, in basis points.
 const maxWeight = 10000
 
-func analysisStep(label string, a *spec.RolloutAnalysis) step {
+func analysisStep(label string, a spec.RolloutAnalysis) step {
 	names := make([]string, 0, len(a.Templates))
 	for _, t := range a.Templates {
 		names = append(names, t.Name)
 	}
-	return step{kind: stepAnalysis, label: label + " (" + strings.Join(names, ", ") + ")"}
+	if len(names) == 0 {
+		names = append(names, DefaultAnalysisName)
+	}
+	return step{kind: stepAnalysis, analysis: a, label: label + " (" + strings.Join(names, ", ") + ")"}
 }
 
 func durationOf(d *spec.Duration, def time.Duration) time.Duration {
@@ -100,7 +168,10 @@ func durationOf(d *spec.Duration, def time.Duration) time.Duration {
 
 // stepOutcome is what running a step for one plan gives.
 type stepOutcome struct {
-	done    bool
+	done bool
+	// ended: the step ended the rollout (an analysis aborted it); the
+	// status is already set.
+	ended   bool
 	phase   string
 	reason  string
 	message string
@@ -114,14 +185,17 @@ func (p *planner) runStep(s step, started time.Time, entered bool) stepOutcome {
 	cand := st.CandidateRevision
 	switch s.kind {
 	case stepSetWeight:
-		st.Weight = s.weight
-		return stepOutcome{done: true}
+		return p.setWeight(s)
 	case stepPause:
 		if ro.PromoteRequested {
 			ro.PromoteRequested = false
 			return stepOutcome{done: true}
 		}
 		if s.duration == nil {
+			if p.strat.name == StrategyCanary {
+				return stepOutcome{phase: apiv1.PhasePaused, reason: apiv1.ReasonWaitingForPromote,
+					message: fmt.Sprintf("revision %d gets %s of traffic; run 'sluice rollout promote %s' for the next step", cand, percent(st.Weight), p.in.App)}
+			}
 			return stepOutcome{phase: apiv1.PhasePaused, reason: apiv1.ReasonWaitingForPromote,
 				message: fmt.Sprintf("revision %d is healthy%s; run 'sluice rollout promote %s' to switch traffic to it", cand, p.previewNote(), p.in.App)}
 		}
@@ -129,18 +203,13 @@ func (p *planner) runStep(s step, started time.Time, entered bool) stepOutcome {
 		if !p.in.Now.Before(end) {
 			return stepOutcome{done: true}
 		}
-		return stepOutcome{phase: apiv1.PhaseProgressing, reason: apiv1.ReasonCandidateReady, wakeAt: end,
-			message: fmt.Sprintf("revision %d is healthy%s; promoting at %s (%s)", cand, p.previewNote(), stamp(end), s.label)}
+		msg := fmt.Sprintf("revision %d is healthy%s; promoting at %s (%s)", cand, p.previewNote(), stamp(end), s.label)
+		if p.strat.name == StrategyCanary {
+			msg = fmt.Sprintf("revision %d gets %s of traffic; next step at %s (%s)", cand, percent(st.Weight), stamp(end), s.label)
+		}
+		return stepOutcome{phase: apiv1.PhaseProgressing, reason: apiv1.ReasonCandidateReady, wakeAt: end, message: msg}
 	case stepAnalysis:
-		if entered {
-			p.event(true, cand, "AnalysisNotAvailable", fmt.Sprintf("%s of revision %d cannot run: this sluice does not run analysis yet; promote by hand with 'sluice rollout promote %s'", s.label, cand, p.in.App))
-		}
-		if ro.PromoteRequested {
-			ro.PromoteRequested = false
-			return stepOutcome{done: true}
-		}
-		return stepOutcome{phase: apiv1.PhasePaused, reason: apiv1.ReasonWaitingForPromote,
-			message: fmt.Sprintf("revision %d is healthy%s; %s is not run by this sluice: run 'sluice rollout promote %s' to continue", cand, p.previewNote(), s.label, p.in.App)}
+		return p.analysisStep(s)
 	}
 	return stepOutcome{done: true}
 }
@@ -158,3 +227,9 @@ func (p *planner) previewNote() string {
 func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
+
+// DefaultAnalysisName is the template an analysis step or background
+// analysis runs when it names none: the AnalysisTemplate of this name when
+// one is applied, else sluice's built-in default analysis
+// (analysis.DefaultTemplate).
+const DefaultAnalysisName = analysis.DefaultTemplateName

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"sluice.dev/sluice/internal/analysis/providers"
 	"sluice.dev/sluice/internal/api"
 	"sluice.dev/sluice/internal/health"
 	"sluice.dev/sluice/internal/proxy"
@@ -18,6 +19,7 @@ import (
 	"sluice.dev/sluice/internal/runtime"
 	"sluice.dev/sluice/internal/runtime/process"
 	"sluice.dev/sluice/internal/runtime/static"
+	"sluice.dev/sluice/internal/store"
 )
 
 // LogsDir is the directory under the data directory where the process
@@ -39,7 +41,10 @@ type rolloutServer struct {
 // controller. Instance logs go under dataDir/logs; the proxy's metrics go
 // to reg. secrets resolves env secret references; nil makes apps that use
 // them fail their rollouts with a clear reason.
-func newRolloutServer(res *resources.Service, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver, observe proxy.Options) (*rolloutServer, error) {
+//
+// Analysis measurements are taken by the builtin provider over the proxy's
+// counters, or by the prometheus and webhook providers, and kept in ms.
+func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver, observe proxy.Options) (*rolloutServer, error) {
 	s := &rolloutServer{}
 	// The drivers and the checker report to the controller, which needs
 	// them to exist first; their callbacks only fire once Run runs.
@@ -61,6 +66,8 @@ func newRolloutServer(res *resources.Service, dataDir string, reg prometheus.Reg
 	s.ctrl, err = rollout.New(rollout.Options{
 		Store: res, Process: s.process, Static: s.static, Router: s.proxy, Health: s.checker,
 		Secrets: secrets, Logger: log.With("component", "rollout"),
+		Provider:     providers.New(providers.NewProxyCounters(s.proxy), nil),
+		Measurements: ms, Counters: s.proxy,
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,9 @@
 package apiv1
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Reasons of an app's phase (AppStatus.Reason) and of rollout events.
 const (
@@ -19,6 +22,44 @@ const (
 	ReasonScaledDown        = "ScaledDown"
 	ReasonInstancesNotReady = "InstancesNotReady"
 	ReasonServing           = "Serving"
+	// ReasonWeightSet: a canary step gave the candidate a new share.
+	ReasonWeightSet = "WeightSet"
+	// ReasonScaling: the candidate is starting instances for its next
+	// weight.
+	ReasonScaling = "Scaling"
+	// ReasonAnalysisRunning: an analysis step waits for its verdict.
+	ReasonAnalysisRunning = "AnalysisRunning"
+	// ReasonAnalysisSuccessful: an analysis passed.
+	ReasonAnalysisSuccessful = "AnalysisSuccessful"
+	// ReasonAnalysisFailed: an analysis failed and the rollout was
+	// aborted.
+	ReasonAnalysisFailed = "AnalysisFailed"
+	// ReasonAnalysisError: an analysis could not measure or judge, more
+	// often than allowed, and the rollout was aborted.
+	ReasonAnalysisError = "AnalysisError"
+	// ReasonAnalysisInconclusive: an analysis had too little data, more
+	// often than allowed, and the rollout paused for a human.
+	ReasonAnalysisInconclusive = "AnalysisInconclusive"
+)
+
+// Kinds of analysis runs (AnalysisRun.Kind).
+const (
+	// AnalysisStep runs as a canary step, or as blue-green's
+	// pre-promotion analysis; the rollout waits for its verdict.
+	AnalysisStep = "step"
+	// AnalysisBackground runs for the whole canary rollout.
+	AnalysisBackground = "background"
+)
+
+// Verdicts of analysis runs, metrics and measurements.
+const (
+	VerdictRunning      = "Running"
+	VerdictSuccessful   = "Successful"
+	VerdictFailed       = "Failed"
+	VerdictInconclusive = "Inconclusive"
+	VerdictError        = "Error"
+	// VerdictSkipped: `rollout promote` skipped the analysis.
+	VerdictSkipped = "Skipped"
 )
 
 // Roles of a revision in an app's status.
@@ -50,6 +91,12 @@ const (
 	// ActionResume lifts a pause, or retries a revision that was aborted,
 	// failed or undone.
 	ActionResume = "resume"
+	// ActionRetry rolls out again, from its first step, the revision whose
+	// rollout was aborted, failed or undone.
+	ActionRetry = "retry"
+	// ActionPromoteFull skips every remaining step: the candidate takes
+	// all traffic once it runs at full size.
+	ActionPromoteFull = "promote-full"
 )
 
 // RolloutDetails are the parts of an app's status that say where its
@@ -88,6 +135,98 @@ type RolloutDetails struct {
 	// Revisions are the revisions with instances, or that should have
 	// them, oldest first.
 	Revisions []RevisionStatus `json:"revisions,omitempty"`
+	// Analyses are the analysis runs of the latest rollout, oldest first;
+	// they stay after it ended, until the next one starts.
+	Analyses []AnalysisRun `json:"analyses,omitempty"`
+	// BlastRadius is what the candidate of the latest rollout served so
+	// far, as the proxy counted it; it stays after the rollout ended.
+	BlastRadius *BlastRadius `json:"blastRadius,omitempty"`
+}
+
+// BlastRadius counts the requests a candidate served and how many of them
+// failed (5xx, unreachable, broken off).
+type BlastRadius struct {
+	// Revision is the candidate counted.
+	Revision int `json:"revision"`
+	// Requests and Errors count since it first served.
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+}
+
+// AnalysisRun is one run of analysis templates against a candidate.
+type AnalysisRun struct {
+	// Name identifies the run within the app, such as
+	// `3/1764144000/step-2`; measurements are stored under it.
+	Name string `json:"name"`
+	// Kind is AnalysisStep or AnalysisBackground.
+	Kind string `json:"kind"`
+	// Step is the 1-based step of a step run; 0 for a background run.
+	Step int `json:"step,omitempty"`
+	// Attempt counts the runs of the same step (a resume after an
+	// inconclusive verdict runs the analysis again), from 1.
+	Attempt int `json:"attempt"`
+	// Templates name the AnalysisTemplates run; empty means sluice's
+	// default analysis.
+	Templates []string `json:"templates,omitempty"`
+	// Args are the values passed to the templates' arguments.
+	Args []AnalysisArg `json:"args,omitempty"`
+	// Count is how many measurements a metric without a count of its own
+	// takes; 0: until the rollout ends.
+	Count int `json:"count,omitempty"`
+	// Candidate and Stable are the revisions compared.
+	Candidate int `json:"candidate"`
+	Stable    int `json:"stable,omitempty"`
+	// StartedAt is when the run began; measurements are scheduled from it.
+	StartedAt time.Time `json:"startedAt"`
+	// Verdict is Running, Successful, Failed, Inconclusive, Error or
+	// Skipped.
+	Verdict string `json:"verdict"`
+	// Message explains the verdict with the numbers that decided it.
+	Message string `json:"message,omitempty"`
+	// Metrics is where each metric stands.
+	Metrics []AnalysisMetric `json:"metrics,omitempty"`
+}
+
+// AnalysisArg is a value passed to an analysis template's argument.
+type AnalysisArg struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// AnalysisMetric is where one metric of an analysis run stands.
+type AnalysisMetric struct {
+	Template string `json:"template"`
+	Metric   string `json:"metric"`
+	// Verdict is Running until a limit or the metric's count decides it.
+	Verdict string `json:"verdict"`
+	// Measurements counts the measurements taken; the others count them
+	// by verdict.
+	Measurements int `json:"measurements"`
+	Successful   int `json:"successful,omitempty"`
+	Failed       int `json:"failed,omitempty"`
+	Inconclusive int `json:"inconclusive,omitempty"`
+	Errors       int `json:"errors,omitempty"`
+	// Last is the latest measurement: the deciding one once the metric
+	// has its verdict.
+	Last *Measurement `json:"last,omitempty"`
+}
+
+// Measurement is one judged measurement of an analysis metric.
+type Measurement struct {
+	// At is when it was taken.
+	At time.Time `json:"at"`
+	// Value is what the provider returned, as JSON.
+	Value json.RawMessage `json:"value,omitempty"`
+	// SampleSize is the number of requests behind Value; 0 when unknown.
+	SampleSize int64 `json:"sampleSize"`
+	// Condition is the condition evaluated.
+	Condition string `json:"condition,omitempty"`
+	// Verdict is Successful, Failed, Inconclusive or Error.
+	Verdict string `json:"verdict"`
+	// Message says why, with the numbers.
+	Message string `json:"message,omitempty"`
+	// Error is the provider's or the condition's error.
+	Error string `json:"error,omitempty"`
 }
 
 // RolloutState is what the planner remembers about the rollout in
@@ -110,6 +249,9 @@ type RolloutState struct {
 	// Rollback marks an undo: the candidate is an older revision, taking
 	// all traffic as soon as it is healthy.
 	Rollback bool `json:"rollback,omitempty"`
+	// PromoteFull is set by `rollout promote --full`: every remaining step
+	// is skipped.
+	PromoteFull bool `json:"promoteFull,omitempty"`
 }
 
 // RevisionStatus is one revision of an app, its role and its instances.
