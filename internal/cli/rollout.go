@@ -21,20 +21,21 @@ const statusRefresh = 2 * time.Second
 func (a *app) rolloutCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
-		Short: "Show and steer an app's rollout: status, promote, abort, undo, pause, resume",
+		Short: "Show and steer an app's rollout: status, promote, abort, undo, pause, resume, retry",
 		Long: `A rollout moves an app's traffic from its stable revision to a new one.
 'sluice rollout status APP' shows where it stands; the other verbs steer it.`,
 	}
 	cmd.AddCommand(a.rolloutStatusCommand())
 	for _, v := range []struct{ action, short, long string }{
-		{apiv1.ActionPromote, "Switch traffic to the candidate now (skip the wait or pause)",
-			"The candidate takes all traffic as soon as it is healthy: it skips autoPromoteAfter,\nthe wait for a manual promotion, or the current pause, and lifts 'rollout pause'."},
+		{apiv1.ActionPromote, "Go to the next step (skip the current pause or analysis); --full skips them all",
+			"Skips the current step of the rollout: a pause, an analysis (also one paused as\ninconclusive), autoPromoteAfter or the wait for a manual promotion; it also lifts\n'rollout pause'. With --full every remaining step is skipped: the candidate is\nscaled to full size and takes all traffic."},
 		{apiv1.ActionAbort, "Stop the rollout in progress; the stable revision keeps serving",
 			"The candidate gets no more traffic and is stopped. Its revision is not rolled\nout again until 'sluice rollout resume' or a newer revision."},
 		{apiv1.ActionUndo, "Go back to the revision that served before the last promotion",
 			"While the previous revision is warm (scaleDownDelay after a promotion) traffic\nswitches back at once; later it is started first, then takes the traffic once\nhealthy. During a rollout, undo aborts it."},
 		{apiv1.ActionPause, "Hold rollouts before their next step or promotion", "Rollouts take no step and are not promoted until 'sluice rollout resume'."},
-		{apiv1.ActionResume, "Lift a pause, or retry a revision that was aborted, failed or undone", ""},
+		{apiv1.ActionResume, "Lift a pause (an inconclusive analysis measures again), or retry a revision that was aborted, failed or undone", ""},
+		{apiv1.ActionRetry, "Roll out again, from its first step, the revision that was aborted, failed or undone", ""},
 	} {
 		cmd.AddCommand(a.rolloutActionCommand(v.action, v.short, v.long))
 	}
@@ -42,7 +43,8 @@ func (a *app) rolloutCommand() *cobra.Command {
 }
 
 func (a *app) rolloutActionCommand(action, short, long string) *cobra.Command {
-	return &cobra.Command{
+	var full bool
+	cmd := &cobra.Command{
 		Use:     action + " APP",
 		Short:   short,
 		Long:    long,
@@ -57,7 +59,11 @@ func (a *app) rolloutActionCommand(action, short, long string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := c.Rollout(cmd.Context(), args[0], action)
+			act := action
+			if full {
+				act = apiv1.ActionPromoteFull
+			}
+			o, err := c.Rollout(cmd.Context(), args[0], act)
 			if err != nil {
 				return err
 			}
@@ -72,6 +78,10 @@ func (a *app) rolloutActionCommand(action, short, long string) *cobra.Command {
 			return err
 		},
 	}
+	if action == apiv1.ActionPromote {
+		cmd.Flags().BoolVar(&full, "full", false, "skip every remaining step: full size, all traffic")
+	}
+	return cmd
 }
 
 func (a *app) rolloutStatusCommand() *cobra.Command {
@@ -241,6 +251,12 @@ func printRollout(w io.Writer, app string, st apiv1.AppStatus, now time.Time) er
 	if st.Paused {
 		line("Paused", "yes ('sluice rollout resume %s' lifts it)", app)
 	}
+	if b := st.BlastRadius; b != nil {
+		line("Blast", "revision %d served %d requests, %d errors (%s)", b.Revision, b.Requests, b.Errors, errorShare(b))
+	}
+	if err := printAnalyses(w, st.Analyses); err != nil {
+		return err
+	}
 	if len(st.Revisions) == 0 {
 		return nil
 	}
@@ -285,4 +301,51 @@ func describeOutcome(st apiv1.AppStatus) string {
 		phase += " (" + st.Reason + ")"
 	}
 	return strings.TrimSpace(phase + ": " + st.Message)
+}
+
+// errorShare renders a blast radius' error share: "0.42% errors".
+func errorShare(b *apiv1.BlastRadius) string {
+	if b.Requests == 0 {
+		return "no requests yet"
+	}
+	return fmt.Sprintf("%.2f%% errors", 100*float64(b.Errors)/float64(b.Requests))
+}
+
+// printAnalyses renders the analysis runs of the latest rollout and the
+// last measurement of each metric.
+func printAnalyses(w io.Writer, runs []apiv1.AnalysisRun) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	t := newTable(w, "ANALYSIS", "VERDICT", "METRIC", "MEASURED", "OK/FAIL/INCONCL/ERR", "LAST")
+	for _, r := range runs {
+		name := r.Kind
+		if r.Kind == apiv1.AnalysisStep {
+			name = fmt.Sprintf("step %d", r.Step)
+		}
+		if r.Attempt > 1 {
+			name += fmt.Sprintf(" (#%d)", r.Attempt)
+		}
+		if len(r.Metrics) == 0 {
+			t.row(name, r.Verdict, "-", 0, "-", dash(r.Message))
+		}
+		for _, m := range r.Metrics {
+			last := "-"
+			if m.Last != nil {
+				last = m.Last.Message
+				if last == "" {
+					last = m.Last.Verdict
+				}
+				last = m.Last.At.Local().Format("15:04:05") + " " + last
+			}
+			verdict := m.Verdict
+			if r.Verdict != apiv1.VerdictRunning {
+				verdict = r.Verdict + "/" + m.Verdict
+			}
+			t.row(name, verdict, m.Template+"/"+m.Metric, m.Measurements,
+				fmt.Sprintf("%d/%d/%d/%d", m.Successful, m.Failed, m.Inconclusive, m.Errors), last)
+		}
+	}
+	return t.flush()
 }

@@ -12,9 +12,9 @@ import (
 	"sluice.dev/sluice/pkg/apiv1"
 )
 
-// Rollout applies a rollout action (apiv1.ActionPromote, ActionAbort,
-// ActionUndo, ActionPause or ActionResume) to an app and returns the app
-// as it is then. An action that does not apply (nothing to promote) is a
+// Rollout applies a rollout action (apiv1.ActionPromote,
+// ActionPromoteFull, ActionAbort, ActionUndo, ActionPause, ActionResume or
+// ActionRetry) to an app and returns the app as it is then. An action that does not apply (nothing to promote) is a
 // 409 problem.
 func (c *Client) Rollout(ctx context.Context, app, action string) (apiv1.Object, error) {
 	var out apiv1.Object
