@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,13 +60,15 @@ type flagServer struct {
 
 // newFlagServer loads every FlagSet, so that OFREP answers with the stored
 // flags from its first request, and builds the OFREP handler.
-func newFlagServer(ctx context.Context, src flagSetSource, dataDir string, log *slog.Logger) (*flagServer, error) {
+func newFlagServer(ctx context.Context, src flagSetSource, dataDir string, log *slog.Logger, reg prometheus.Registerer) (*flagServer, error) {
 	key, err := loadStreamKey(filepath.Join(dataDir, StreamKeyFile))
 	if err != nil {
 		return nil, err
 	}
 	f := &flagServer{src: src, feed: feed.New(), log: log, poll: flagPollEvery, published: map[string]string{}}
-	f.ofrep = ofrep.NewHandler(f.feed, api.OFREPEnvironment, ofrep.WithStreamKey(key), ofrep.WithLogger(log))
+	metrics := newFlagMetrics(reg, f.feed)
+	f.ofrep = ofrep.NewHandler(f.feed, api.OFREPEnvironment, ofrep.WithStreamKey(key), ofrep.WithLogger(log),
+		ofrep.WithOnEvaluate(metrics.observe))
 	if err := f.sync(ctx); err != nil {
 		return nil, fmt.Errorf("load flag sets: %w", err)
 	}

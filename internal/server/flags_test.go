@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -125,7 +126,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestFlagServerFollowsTheStore(t *testing.T) {
 	_, _, res := flagStore(t)
 	applyFlags(t, res, "production", colorFlags("red"))
-	f, err := newFlagServer(context.Background(), res, t.TempDir(), slog.New(slog.DiscardHandler))
+	f, err := newFlagServer(context.Background(), res, t.TempDir(), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestFlagServerFollowsTheStore(t *testing.T) {
 func TestServersSharingAStoreConverge(t *testing.T) {
 	path, _, res := flagStore(t)
 	applyFlags(t, res, "production", colorFlags("red"))
-	f, err := newFlagServer(context.Background(), res, t.TempDir(), slog.New(slog.DiscardHandler))
+	f, err := newFlagServer(context.Background(), res, t.TempDir(), slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func TestABrokenStoredSetKeepsThePreviousFlags(t *testing.T) {
 	_, st, res := flagStore(t)
 	applyFlags(t, res, "production", colorFlags("red"))
 	var logs lockedBuffer
-	f, err := newFlagServer(context.Background(), res, t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)))
+	f, err := newFlagServer(context.Background(), res, t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	if err != nil {
 		return err
 	}
-	flagSrv, err := newFlagServer(ctx, res, cfg.DataDir, log)
+	flagSrv, err := newFlagServer(ctx, res, cfg.DataDir, log, reg)
 	if err != nil {
 		return err
 	}
