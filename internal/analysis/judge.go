@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"sluice.dev/sluice/internal/spec"
@@ -204,6 +205,10 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// maxValue bounds the JSON of a stored value, in bytes; a larger one (a
+// webhook's long report) is kept as a string of its start.
+const maxValue = 16 << 10
+
 // encodeValue writes v as JSON, with NaN and the infinities as the strings
 // Prometheus uses, which JSON has no numbers for.
 func encodeValue(v any) json.RawMessage {
@@ -213,6 +218,10 @@ func encodeValue(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		b, _ = json.Marshal(fmt.Sprint(v))
+	}
+	if len(b) > maxValue {
+		head := strings.ToValidUTF8(string(b[:1024]), "")
+		b, _ = json.Marshal(fmt.Sprintf("%s… (%d bytes of JSON, cut)", head, len(b)))
 	}
 	return b
 }

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -194,5 +195,17 @@ func TestFormatValue(t *testing.T) {
 		if got := formatValue(tc.in); got != tc.want {
 			t.Errorf("formatValue(%v) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestLargeValuesAreCut(t *testing.T) {
+	m := compile(t, oneMetric(`{webhook: {url: "http://127.0.0.1:8000/"}}`, "      successCondition: len(result.log) > 0"), nil, Options{}).Metrics[0]
+	got := m.Judge(Result{Value: map[string]any{"log": strings.Repeat("line\n", 10000)}}, nil, time.Time{})
+	if got.Verdict != Successful || len(got.Value) > 2048 || !strings.Contains(string(got.Value), "bytes of JSON, cut") {
+		t.Errorf("verdict %s, value of %d bytes: %.80s…", got.Verdict, len(got.Value), got.Value)
+	}
+	var s string
+	if err := json.Unmarshal(got.Value, &s); err != nil {
+		t.Errorf("the cut value is not a JSON string: %v", err)
 	}
 }
