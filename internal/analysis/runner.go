@@ -55,7 +55,8 @@ func (r *Run) Load(ctx context.Context, s store.Store) ([]Measurement, error) {
 // transaction, and returns st with them folded in and when the next
 // measurement falls due (zero once the run has its verdict). The
 // measurements taken are returned too, for events that quote them. When
-// nothing is due it only returns st and the next due time.
+// nothing is due it only returns st and the next due time. When ctx ends
+// while measuring, nothing is stored and ctx's error is returned.
 func (r *Run) Advance(ctx context.Context, s store.Store, p Provider, st State, now time.Time) (State, time.Time, []Measurement, error) {
 	due, next := r.Analysis.Schedule(r.Started, st, now)
 	if len(due) == 0 {
@@ -64,6 +65,11 @@ func (r *Run) Advance(ctx context.Context, s store.Store, p Provider, st State, 
 	taken := make([]Measurement, 0, len(due))
 	for _, m := range due {
 		taken = append(taken, Take(ctx, p, m, now))
+	}
+	if err := ctx.Err(); err != nil {
+		// Measurements cut short by a shutdown say nothing of the
+		// candidate: they are not stored, and are taken again later.
+		return st, next, nil, fmt.Errorf("analysis run %q: %w", r.Name, err)
 	}
 	err := s.Write(ctx, func(tx store.Tx) error {
 		for _, m := range taken {

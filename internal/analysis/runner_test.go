@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -73,5 +74,25 @@ func TestRunAdvance(t *testing.T) {
 	}
 	if again := a.Evaluate(loaded); !reflect.DeepEqual(again, st) {
 		t.Errorf("state rebuilt from the store\n got %+v\nwant %+v", again, st)
+	}
+}
+
+func TestRunAdvanceCancelled(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := compile(t, goldenSignals, nil, Options{})
+	run := &Run{Name: "r", Analysis: a, Started: time.Unix(0, 0)}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	st, _, taken, err := run.Advance(cancelled, s, &fakeProvider{err: context.Canceled}, a.Start(), time.Unix(0, 0))
+	if !errors.Is(err, context.Canceled) || len(taken) != 0 || st.Metrics[0].Measurements != 0 {
+		t.Fatalf("cancelled advance: %v, took %d", err, len(taken))
+	}
+	if ms, err := run.Load(ctx, s); err != nil || len(ms) != 0 {
+		t.Errorf("stored %d measurements of a cancelled advance (%v)", len(ms), err)
 	}
 }
