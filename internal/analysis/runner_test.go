@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"sluice.dev/sluice/internal/store"
 	"sluice.dev/sluice/internal/store/sqlite"
 )
 
@@ -94,5 +95,45 @@ func TestRunAdvanceCancelled(t *testing.T) {
 	}
 	if ms, err := run.Load(ctx, s); err != nil || len(ms) != 0 {
 		t.Errorf("stored %d measurements of a cancelled advance (%v)", len(ms), err)
+	}
+}
+
+func TestRunLoadPages(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := compile(t, goldenSignals, nil, Options{})
+	run := &Run{Name: "r", Analysis: a, Started: time.Unix(0, 0)}
+	const n = 2*loadPage + 500
+	err = s.Write(ctx, func(tx store.Tx) error {
+		for i := range n {
+			m := Measurement{Template: "golden-signals", Metric: "errors", At: time.Unix(int64(i), 0), Verdict: Successful}
+			if _, err := tx.AppendMeasurement(ctx, NewRecord(run.Name, a.Target, m)); err != nil {
+				return err
+			}
+			// Another run's measurements in between are not loaded.
+			if _, err := tx.AppendMeasurement(ctx, NewRecord("other", a.Target, m)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := run.Load(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != n {
+		t.Fatalf("loaded %d, want %d", len(ms), n)
+	}
+	for i, m := range ms {
+		if m.At.Unix() != int64(i) {
+			t.Fatalf("measurement %d is from %v: not oldest first", i, m.At)
+		}
 	}
 }
