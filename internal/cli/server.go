@@ -19,6 +19,7 @@ type fileConfig struct {
 	LogLevel        string `json:"logLevel"`
 	LogFormat       string `json:"logFormat"`
 	AccessLog       *bool  `json:"accessLog"`
+	MetricsListen   string `json:"metricsListen"`
 	ShutdownTimeout string `json:"shutdownTimeout"`
 	TLSCert         string `json:"tlsCert"`
 	TLSKey          string `json:"tlsKey"`
@@ -29,6 +30,7 @@ type fileConfig struct {
 func (a *app) serverCommand() *cobra.Command {
 	var listen, logLevel, logFormat, configFile string
 	var accessLog bool
+	var metricsListen string
 	var tlsCert, tlsKey, redirectHTTP, masterKeyFile string
 	var shutdown time.Duration
 	cmd := &cobra.Command{
@@ -70,6 +72,7 @@ On its first start the server creates an admin API token and writes it to
 				RedirectHTTP:  a.setting(cmd, "redirect-http", redirectHTTP, "SLUICE_REDIRECT_HTTP", file.RedirectHTTP),
 				MasterKeyFile: a.setting(cmd, "master-key-file", masterKeyFile, "SLUICE_MASTER_KEY_FILE", file.MasterKeyFile),
 			}
+			cfg.MetricsListen = a.setting(cmd, "metrics-listen", metricsListen, "SLUICE_METRICS_LISTEN", file.MetricsListen)
 			access := a.setting(cmd, "access-log", strconv.FormatBool(accessLog), "SLUICE_ACCESS_LOG", boolSetting(file.AccessLog))
 			on, err := strconv.ParseBool(access)
 			if err != nil {
@@ -89,6 +92,7 @@ On its first start the server creates an admin API token and writes it to
 	f.StringVar(&listen, "listen", server.DefaultListen, "API address host:port (env SLUICE_LISTEN)")
 	f.StringVar(&logLevel, "log-level", server.DefaultLogLevel, "debug, info, warn or error (env SLUICE_LOG_LEVEL)")
 	f.StringVar(&logFormat, "log-format", server.DefaultLogFormat, "json, text, or auto: text on a terminal (env SLUICE_LOG_FORMAT)")
+	f.StringVar(&metricsListen, "metrics-listen", "", "also serve /metrics on this host:port (env SLUICE_METRICS_LISTEN)")
 	f.BoolVar(&accessLog, "access-log", false, "log every proxied request as a JSON line (env SLUICE_ACCESS_LOG)")
 	f.DurationVar(&shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "how long a graceful stop may take (env SLUICE_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&configFile, "config", "", "YAML configuration file (env SLUICE_CONFIG)")

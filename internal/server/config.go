@@ -20,6 +20,9 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// LogFormat is json, text or auto (text on a terminal). Default auto.
 	LogFormat string `json:"logFormat"`
+	// MetricsListen, when set, also serves /metrics on this address.
+	// Default: only on the API listener.
+	MetricsListen string `json:"metricsListen"`
 	// AccessLog logs every proxied request as a JSON line (msg "access")
 	// on the server's log. Default off.
 	AccessLog bool `json:"accessLog"`

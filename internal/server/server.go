@@ -124,6 +124,13 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 			}
 		}
 	}
+	var metricsLn *metricsListener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = newMetricsListener(cfg.MetricsListen, telemetry.MetricsHandler(reg), log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	urlFile := filepath.Join(cfg.DataDir, URLFile)
 	if err := writePrivate(urlFile, url+"\n"); err != nil {
 		ln.Close()
@@ -153,6 +160,9 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	})
 	if redirect != nil {
 		g.Go(func() error { return redirect.Run(gctx, cfg.ShutdownTimeout) })
+	}
+	if metricsLn != nil {
+		g.Go(func() error { return metricsLn.Run(gctx, cfg.ShutdownTimeout) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()

@@ -278,7 +278,8 @@ func TestAdminTokenFileIsPrivate(t *testing.T) {
 }
 
 func TestStatusAndMetrics(t *testing.T) {
-	s := startServer(t, "")
+	metricsAddr := freePort(t)
+	s := startServer(t, "", "--metrics-listen", metricsAddr)
 	out := s.must("", "status")
 	for _, want := range []string{"Version:  dev", "Ready:    ok", "store"} {
 		if !strings.Contains(out, want) {
@@ -299,5 +300,18 @@ func TestStatusAndMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// The metrics listener serves the same registry, and nothing else.
+	resp, err = http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `route="POST /api/v1/apply"`) {
+		t.Fatalf("metrics listener: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get("http://" + metricsAddr + "/api/v1/apps"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("the metrics listener serves the API: %v %v", resp, err)
 	}
 }
