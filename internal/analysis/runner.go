@@ -21,6 +21,8 @@ type Run struct {
 	Analysis *Analysis
 	// Started is when the run began; initialDelay counts from it.
 	Started time.Time
+
+	page int // measurements Load reads per query; 0 means loadPage
 }
 
 // loadPage is how many measurements Load reads per query.
@@ -31,11 +33,15 @@ const loadPage = 1000
 func (r *Run) Load(ctx context.Context, s store.Store) ([]Measurement, error) {
 	var out []Measurement
 	after := int64(-1)
+	limit := r.page
+	if limit <= 0 {
+		limit = loadPage
+	}
 	for {
 		var page []store.Measurement
 		err := s.Read(ctx, func(tx store.Tx) (err error) {
 			page, err = tx.ListMeasurements(ctx, store.MeasurementFilter{
-				App: r.Analysis.Target.App, Run: r.Name, AfterID: after, Limit: loadPage,
+				App: r.Analysis.Target.App, Run: r.Name, AfterID: after, Limit: limit,
 			})
 			return err
 		})
@@ -43,7 +49,7 @@ func (r *Run) Load(ctx context.Context, s store.Store) ([]Measurement, error) {
 			return nil, fmt.Errorf("load measurements of analysis run %q: %w", r.Name, err)
 		}
 		out = append(out, FromRecords(page)...)
-		if len(page) < loadPage {
+		if len(page) < limit {
 			return out, nil
 		}
 		after = page[len(page)-1].ID

@@ -106,8 +106,8 @@ func TestRunLoadPages(t *testing.T) {
 	}
 	defer s.Close()
 	a := compile(t, goldenSignals, nil, Options{})
-	run := &Run{Name: "r", Analysis: a, Started: time.Unix(0, 0)}
-	const n = 2*loadPage + 500
+	run := &Run{Name: "r", Analysis: a, Started: time.Unix(0, 0), page: 7}
+	const n = 7*3 + 4
 	err = s.Write(ctx, func(tx store.Tx) error {
 		for i := range n {
 			m := Measurement{Template: "golden-signals", Metric: "errors", At: time.Unix(int64(i), 0), Verdict: Successful}
