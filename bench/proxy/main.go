@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"sluice.dev/sluice/internal/proxy"
 )
 
@@ -30,6 +32,7 @@ type config struct {
 	role         string
 	backend      string
 	metrics      bool
+	traced       bool
 	moderateRate int
 	moderateConn int
 	conns        int
@@ -47,6 +50,7 @@ func main() {
 	flag.StringVar(&c.role, "role", "", "internal: run as \"backend\" or \"proxy\" child")
 	flag.StringVar(&c.backend, "backend", "", "internal: backend address for -role proxy")
 	flag.BoolVar(&c.metrics, "metrics", true, "internal: Prometheus metrics on for -role proxy")
+	flag.BoolVar(&c.traced, "traced", false, "internal: tracing (to a discarding exporter) and the JSON access log on for -role proxy")
 	flag.IntVar(&c.moderateRate, "moderate-rate", 2000, "requests per second of the moderate phase")
 	flag.IntVar(&c.moderateConn, "moderate-conns", 16, "keep-alive connections of the moderate phase")
 	flag.IntVar(&c.conns, "conns", 64, "keep-alive connections of the saturation phase")
@@ -66,7 +70,7 @@ func main() {
 	case "backend":
 		err = runBackend(ctx)
 	case "proxy":
-		err = runProxy(ctx, c.backend, c.metrics, c.cpuProfile)
+		err = runProxy(ctx, c.backend, c.metrics, c.traced, c.cpuProfile)
 	case "":
 		err = drive(ctx, c)
 	default:
@@ -105,7 +109,7 @@ func runBackend(ctx context.Context) error {
 }
 
 // runProxy serves one app through sluice's proxy and prints its address.
-func runProxy(ctx context.Context, backend string, metrics bool, cpuProfile string) error {
+func runProxy(ctx context.Context, backend string, metrics, traced bool, cpuProfile string) error {
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -120,6 +124,17 @@ func runProxy(ctx context.Context, backend string, metrics bool, cpuProfile stri
 	opts := proxy.Options{}
 	if metrics {
 		opts.Registerer = prometheus.NewRegistry()
+	}
+	if traced {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+		defer tp.Shutdown(context.Background())
+		opts.TracerProvider = tp
+		access := slog.New(slog.NewJSONHandler(io.Discard, nil))
+		opts.AccessLog = func(r proxy.AccessRecord) {
+			access.Info("access", "time", r.Time, "app", r.App, "revision", r.Revision, "instance", r.Instance,
+				"method", r.Method, "path", r.Path, "status", r.Status, "duration_ms", float64(r.Duration.Microseconds())/1000,
+				"bytes", r.Bytes, "request_id", r.RequestID, "trace_id", r.TraceID)
+		}
 	}
 	s, err := proxy.New(opts)
 	if err != nil {
@@ -301,13 +316,14 @@ func drive(ctx context.Context, c config) error {
 		defer ng.stop()
 		targets = append(targets, target{"nginx", addr, ng.cmd.Process.Pid})
 	}
-	for _, m := range []bool{true, false} {
-		name := "sluice"
-		if !m {
-			name = "sluice (metrics off)"
-		}
-		args := []string{"-role", "proxy", "-backend", backend, fmt.Sprintf("-metrics=%v", m)}
-		if m && c.cpuProfile != "" {
+	variants := []struct {
+		name            string
+		metrics, traced bool
+	}{{"sluice", true, false}, {"sluice (metrics off)", false, false}, {"sluice (metrics, traces, access log)", true, true}}
+	for _, v := range variants {
+		name, m := v.name, v.metrics
+		args := []string{"-role", "proxy", "-backend", backend, fmt.Sprintf("-metrics=%v", m), fmt.Sprintf("-traced=%v", v.traced)}
+		if m && !v.traced && c.cpuProfile != "" {
 			args = append(args, "-cpuprofile", c.cpuProfile)
 		}
 		var env []string
@@ -409,7 +425,7 @@ func printResults(targets []target, best map[string]*phaseResults) {
 	}
 	if d, ok := best["direct"]; ok {
 		fmt.Println()
-		for _, name := range []string{"nginx", "sluice", "sluice (metrics off)"} {
+		for _, name := range []string{"nginx", "sluice", "sluice (metrics off)", "sluice (metrics, traces, access log)"} {
 			if r, ok := best[name]; ok {
 				fmt.Printf("added p99 at moderate load, %s: %s\n", name, fmtDur(r.moderate.p99-d.moderate.p99))
 			}
@@ -418,6 +434,9 @@ func printResults(targets []target, best map[string]*phaseResults) {
 	on, off := best["sluice"], best["sluice (metrics off)"]
 	if on != nil && off != nil && off.saturation.rps > 0 {
 		fmt.Printf("metrics cost at saturation: %.1f %% fewer req/s with metrics on\n", 100*(1-on.saturation.rps/off.saturation.rps))
+	}
+	if all := best["sluice (metrics, traces, access log)"]; all != nil && off != nil && off.saturation.rps > 0 {
+		fmt.Printf("metrics, traces and access log cost at saturation: %.1f %% fewer req/s than all off\n", 100*(1-all.saturation.rps/off.saturation.rps))
 	}
 }
 
