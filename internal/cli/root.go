@@ -100,6 +100,7 @@ Start a server with 'sluice server', then describe apps in YAML and
 		a.logsCommand(),
 		a.versionCommand(),
 		a.healthcheckCommand(),
+		a.demoCommand(),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -310,5 +311,19 @@ func TestCanaryWeightSurvivesKill9(t *testing.T) {
 	}
 	if st.BlastRadius == nil || st.BlastRadius.Requests == 0 {
 		t.Fatalf("the blast radius was lost: %+v", st.BlastRadius)
+	}
+}
+
+func TestDemoShipsAGoodAndABadVersion(t *testing.T) {
+	cmd := exec.Command(binary, "demo")
+	cmd.Dir = "../.." // the repository root, where the demo builds examples/hello
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sluice demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Healthy (Promoted): revision 2 (v2)", "Aborted (AnalysisFailed)", "v3's blast radius"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, out)
+		}
 	}
 }
