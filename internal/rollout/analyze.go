@@ -44,7 +44,7 @@ func (c *Controller) analyses(ctx context.Context, app string, a *appState, st a
 	out := map[string]apiv1.AnalysisRun{}
 	live := map[string]bool{}
 	for _, run := range st.Analyses {
-		if run.Verdict != apiv1.VerdictRunning || run.Candidate != st.CandidateRevision {
+		if !Measured(st, run) {
 			continue
 		}
 		live[run.Name] = true

@@ -39,13 +39,68 @@ func (p *planner) mergeAnalyses() {
 	}
 }
 
+// Measured reports whether a run is being measured: it runs, and its
+// rollout is in progress (or, for a post-promotion analysis, its candidate
+// serves).
+func Measured(st apiv1.AppStatus, run apiv1.AnalysisRun) bool {
+	if run.Verdict != apiv1.VerdictRunning {
+		return false
+	}
+	if run.Kind == apiv1.AnalysisPostPromotion {
+		return st.CandidateRevision == 0 && run.Candidate == st.StableRevision
+	}
+	return st.CandidateRevision != 0 && run.Candidate == st.CandidateRevision
+}
+
+// postPromotion acts on the verdict of a blue-green post-promotion
+// analysis: a Failed or Error one rolls back to the previous revision (at
+// once while it is warm).
+func (p *planner) postPromotion() {
+	st := &p.st
+	if st.CandidateRevision != 0 || st.StableRevision == 0 {
+		return
+	}
+	var run *apiv1.AnalysisRun
+	for i := len(st.Analyses) - 1; i >= 0; i-- {
+		if r := &st.Analyses[i]; r.Kind == apiv1.AnalysisPostPromotion && r.Candidate == st.StableRevision {
+			run = r
+			break
+		}
+	}
+	if run == nil || !p.wasRunning(run.Name) || run.Verdict == apiv1.VerdictRunning {
+		return
+	}
+	label := "post-promotion analysis (" + strings.Join(run.Templates, ", ") + ")"
+	switch run.Verdict {
+	case apiv1.VerdictSuccessful:
+		p.eventData(false, run.Candidate, apiv1.ReasonAnalysisSuccessful, fmt.Sprintf("%s of revision %d passed: %s", label, run.Candidate, p.evidence(run)), p.runData(run))
+	case apiv1.VerdictInconclusive:
+		p.eventData(true, run.Candidate, apiv1.ReasonAnalysisInconclusive, fmt.Sprintf("%s of revision %d is %s; it stays promoted", label, run.Candidate, p.evidence(run)), p.runData(run))
+	case apiv1.VerdictFailed, apiv1.VerdictError:
+		prev, bad := st.PreviousRevision, st.StableRevision
+		if prev == 0 {
+			return
+		}
+		reason := apiv1.ReasonAnalysisFailed
+		if run.Verdict == apiv1.VerdictError {
+			reason = apiv1.ReasonAnalysisError
+		}
+		st.RejectedRevision = max(st.RejectedRevision, bad)
+		st.CandidateRevision, st.Weight, st.Step, st.Steps = prev, 0, 0, 0
+		st.Rollout = &apiv1.RolloutState{StartedAt: p.in.Now, ProgressAt: p.in.Now, Rollback: true}
+		st.Phase, st.Reason = apiv1.PhaseProgressing, reason
+		st.Message = fmt.Sprintf("%s of revision %d failed: %s; rolling back to revision %d", label, bad, p.evidence(run), prev)
+		p.eventData(true, bad, reason, st.Message, p.runData(run))
+	}
+}
+
 // endRuns gives every run still running a final verdict, when the rollout
 // ends: background runs get verdict (Successful on promotion), step runs
 // are Skipped.
 func (p *planner) endRuns(verdict, msg string) {
 	for i := range p.st.Analyses {
 		run := &p.st.Analyses[i]
-		if run.Verdict != apiv1.VerdictRunning {
+		if run.Verdict != apiv1.VerdictRunning || (run.Kind == apiv1.AnalysisPostPromotion && Measured(p.st, *run)) {
 			continue
 		}
 		run.Verdict, run.Message = apiv1.VerdictSkipped, msg
@@ -68,7 +123,10 @@ func (p *planner) latestRun(kind string, stepNo int) *apiv1.AnalysisRun {
 // startRun starts an analysis run of a and returns it.
 func (p *planner) startRun(kind string, stepNo, attempt int, a spec.RolloutAnalysis, count int) *apiv1.AnalysisRun {
 	st := &p.st
-	suffix := kind
+	suffix, started := kind, p.in.Now
+	if st.Rollout != nil {
+		started = st.Rollout.StartedAt
+	}
 	if kind == apiv1.AnalysisStep {
 		suffix = fmt.Sprintf("step-%d", stepNo)
 	}
@@ -76,7 +134,7 @@ func (p *planner) startRun(kind string, stepNo, attempt int, a spec.RolloutAnaly
 		suffix += fmt.Sprintf(".%d", attempt)
 	}
 	run := apiv1.AnalysisRun{
-		Name: fmt.Sprintf("%d/%d/%s", st.CandidateRevision, st.Rollout.StartedAt.Unix(), suffix),
+		Name: fmt.Sprintf("%d/%d/%s", st.CandidateRevision, started.Unix(), suffix),
 		Kind: kind, Step: stepNo, Attempt: attempt, Count: count,
 		Candidate: st.CandidateRevision, Stable: st.StableRevision,
 		StartedAt: p.in.Now, Verdict: apiv1.VerdictRunning,

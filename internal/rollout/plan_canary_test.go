@@ -265,3 +265,33 @@ func TestPlanCanaryAbortByHandFromAnyStep(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanBlueGreenPostPromotionAnalysisRollsBack(t *testing.T) {
+	a := appSpec(blueGreen(func(bg *spec.BlueGreenStrategy) {
+		bg.PostPromotionAnalysis = &spec.RolloutAnalysis{Templates: []spec.TemplateRef{{Name: "smoke"}}}
+	}))
+	c := newCanaryRun(t, a, healthy("a", 1), healthy("b", 2))
+	d := c.plan()
+	c.expect("promoted", apiv1.PhaseHealthy, apiv1.ReasonPromoted, 0, "2:b", d)
+	if len(c.st.Analyses) != 1 || c.st.Analyses[0].Kind != apiv1.AnalysisPostPromotion || c.st.Analyses[0].Candidate != 2 || c.st.Analyses[0].Stable != 1 {
+		t.Fatalf("post-promotion run %+v", c.st.Analyses)
+	}
+	analyzed := false
+	for _, act := range d.Actions {
+		_, ok := act.(Analyze)
+		analyzed = analyzed || ok
+	}
+	if !analyzed {
+		t.Fatal("the post-promotion analysis is not measured")
+	}
+	c.plan()
+	if c.st.Analyses[0].Verdict != apiv1.VerdictRunning {
+		t.Fatalf("the run ended by itself: %+v", c.st.Analyses[0])
+	}
+	c.verdict(apiv1.VerdictFailed, "smoke/errors: candidate.errorRate 0.2 > 0.05")
+	d = c.plan()
+	c.expect("rolled back at once to the warm revision", apiv1.PhaseHealthy, apiv1.ReasonRolledBack, 0, "1:a", d)
+	if c.st.StableRevision != 1 || c.st.RejectedRevision != 2 || !slices.Contains(eventReasons(d.Events), apiv1.ReasonAnalysisFailed) {
+		t.Fatalf("after the failed analysis: %+v, events %v", c.st, eventReasons(d.Events))
+	}
+}

@@ -35,6 +35,7 @@ func Plan(in Input) Decision {
 	p.target()
 	p.observeBlast()
 	p.mergeAnalyses()
+	p.postPromotion()
 	if p.st.CandidateRevision != 0 {
 		p.progress()
 	}
@@ -219,6 +220,11 @@ func (p *planner) promote() {
 			p.named(cand), old, stamp(*st.ScaleDownAt), p.in.App)
 	}
 	p.event(false, cand, st.Reason, st.Message)
+	if a := p.strat.post; a != nil && !rollback && old != 0 && old != cand {
+		run := p.startRun(apiv1.AnalysisPostPromotion, 0, 1, *a, DefaultStepCount)
+		run.Candidate, run.Stable = cand, old
+		run.Name = fmt.Sprintf("%d/%d/%s", cand, now.Unix(), apiv1.AnalysisPostPromotion)
+	}
 }
 
 // fail ends the rollout in progress: the candidate stops and the stable
@@ -327,7 +333,7 @@ func (p *planner) wanted() map[int]int {
 		out[r] = max(out[r], p.candidateSize())
 	}
 	if r := st.PreviousRevision; r != 0 && st.ScaleDownAt != nil {
-		out[r] = p.size(r)
+		out[r] = max(out[r], p.size(r))
 	}
 	return out
 }
@@ -353,11 +359,11 @@ func (p *planner) actions() []Action {
 		out = append(out, Ensure{Revision: r, Replicas: wanted[r]})
 	}
 	out = append(out, SetRoutes{Main: p.mainTable(), Preview: p.previewTable()})
-	if st := &p.st; st.CandidateRevision != 0 {
-		for _, run := range st.Analyses {
-			if run.Verdict == apiv1.VerdictRunning && run.Candidate == st.CandidateRevision {
-				out = append(out, Analyze{Run: cloneRun(run)})
-			}
+	{
+	}
+	for _, run := range p.st.Analyses {
+		if Measured(p.st, run) {
+			out = append(out, Analyze{Run: cloneRun(run)})
 		}
 	}
 	for _, r := range slices.Sorted(maps.Keys(p.all)) {

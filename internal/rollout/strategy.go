@@ -27,6 +27,8 @@ type strategy struct {
 	scaleDownDelay time.Duration
 	// background runs for the whole canary rollout; nil for none.
 	background *spec.RolloutAnalysis
+	// post runs after a blue-green promotion; nil for none.
+	post *spec.RolloutAnalysis
 }
 
 // stepKind says what a step does.
@@ -67,7 +69,8 @@ type step struct {
 func strategyOf(a spec.App) strategy {
 	if a.Strategy != nil && a.Strategy.BlueGreen != nil {
 		bg := a.Strategy.BlueGreen
-		s := strategy{name: StrategyBlueGreen, preview: bg.PreviewListen, scaleDownDelay: durationOf(bg.ScaleDownDelay, spec.DefaultScaleDownDelay)}
+		s := strategy{name: StrategyBlueGreen, preview: bg.PreviewListen, scaleDownDelay: durationOf(bg.ScaleDownDelay, spec.DefaultScaleDownDelay),
+			post: bg.PostPromotionAnalysis}
 		if bg.PrePromotionAnalysis != nil {
 			s.steps = append(s.steps, analysisStep("pre-promotion analysis", *bg.PrePromotionAnalysis))
 		}

@@ -49,6 +49,9 @@ const (
 	AnalysisStep = "step"
 	// AnalysisBackground runs for the whole canary rollout.
 	AnalysisBackground = "background"
+	// AnalysisPostPromotion runs after a blue-green promotion; a failed
+	// one rolls back to the previous revision.
+	AnalysisPostPromotion = "postPromotion"
 )
 
 // Verdicts of analysis runs, metrics and measurements.
