@@ -332,3 +332,24 @@ func TestStatusOf(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateConditionsAreCheckedWhenApplied(t *testing.T) {
+	f := newFixture(t)
+	tpl := `apiVersion: sluice.dev/v1
+kind: AnalysisTemplate
+metadata: {name: golden}
+spec:
+  metrics:
+    - name: errors
+      provider: {builtin: {}}
+      successCondition: candidate.sucessRate >= 0.99
+`
+	resp, body := f.do(t, auth.RoleAdmin, "POST", "/api/v1/apply", tpl)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"spec.metrics[0].successCondition"`) {
+		t.Fatalf("misspelt condition: %d %s", resp.StatusCode, body)
+	}
+	good := strings.Replace(tpl, "sucessRate", "successRate", 1)
+	if resp, body := f.do(t, auth.RoleAdmin, "POST", "/api/v1/apply", good); resp.StatusCode != 200 {
+		t.Fatalf("good template: %d %s", resp.StatusCode, body)
+	}
+}

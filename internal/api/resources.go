@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"sluice.dev/sluice/internal/analysis"
 	"sluice.dev/sluice/internal/spec"
 	"sluice.dev/sluice/internal/store"
 	"sluice.dev/sluice/pkg/apiv1"
@@ -48,7 +49,30 @@ func readDocuments(r *http.Request) ([]spec.Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
-	return spec.Decode(body)
+	docs, err := spec.Decode(body)
+	if err != nil {
+		return nil, err
+	}
+	return docs, checkTemplates(docs)
+}
+
+// checkTemplates compiles every analysis template's conditions against its
+// provider's variables, so that a misspelt field is refused when the
+// template is applied rather than when a rollout first runs it.
+func checkTemplates(docs []spec.Document) error {
+	ve := &spec.ValidationError{}
+	for _, d := range docs {
+		for _, p := range analysis.Check(d.AnalysisTemplate) {
+			if len(docs) > 1 {
+				p.Resource = d.ID()
+			}
+			ve.Problems = append(ve.Problems, p)
+		}
+	}
+	if len(ve.Problems) > 0 {
+		return ve
+	}
+	return nil
 }
 
 func (a *API) apply(w http.ResponseWriter, r *http.Request) {
