@@ -40,7 +40,12 @@ func (c *Controller) act(ctx context.Context, name string, a *appState, sp spec.
 			c.ensure(ctx, name, a, x)
 		case SetRoutes:
 			drain := drainTimeout(sp)
-			c.applyTable(ctx, name, a, &a.main, tableSpec(name, x.Main, drain))
+			main, err := c.withTLS(tableSpec(name, x.Main, drain), sp.TLS)
+			if err != nil {
+				c.routeFailed(name, a, main.Listen, err) // the last table stays
+			} else {
+				c.applyTable(ctx, name, a, &a.main, main)
+			}
 			c.applyTable(ctx, PreviewApp(name), a, &a.preview, tableSpec(PreviewApp(name), x.Preview, drain))
 		case Stop:
 			c.stopRevision(ctx, name, x.Revision, insts, drainTimeout(sp))
@@ -144,16 +149,42 @@ func (c *Controller) applyTable(ctx context.Context, app string, a *appState, la
 	}
 	c.mu.Unlock()
 	if err != nil {
-		if a.listenMsg != err.Error() {
-			a.listenMsg = err.Error()
-			c.events.push(store.Event{App: strings.TrimSuffix(app, "/preview"), Type: store.EventWarning, Reason: "RouteFailed",
-				Message: fmt.Sprintf("the proxy cannot serve %s: %v", want.Listen, err)})
-		}
-		c.log.Error("rollout: apply route table", "app", app, "error", err)
+		c.routeFailed(app, a, want.Listen, err)
 		return
 	}
 	a.listenMsg = ""
 	*last = want
+}
+
+// routeFailed records, once per cause, that the proxy cannot serve an
+// app's listener.
+func (c *Controller) routeFailed(app string, a *appState, listen string, err error) {
+	if a.listenMsg != err.Error() {
+		a.listenMsg = err.Error()
+		c.events.push(store.Event{App: strings.TrimSuffix(app, "/preview"), Type: store.EventWarning, Reason: "RouteFailed",
+			Message: fmt.Sprintf("the proxy cannot serve %s: %v", listen, err)})
+	}
+	c.log.Error("rollout: apply route table", "app", app, "error", err)
+}
+
+// errNoTLS means an app asks for TLS but sluice was started without a
+// way to load certificates.
+var errNoTLS = errors.New("spec.tls is set but this sluice serves no app over TLS")
+
+// withTLS serves a table over TLS when the app's spec.tls asks for it.
+func (c *Controller) withTLS(ts *proxy.TableSpec, t *spec.AppTLS) (*proxy.TableSpec, error) {
+	if ts == nil || t == nil {
+		return ts, nil
+	}
+	if c.opts.TLS == nil {
+		return ts, errNoTLS
+	}
+	conf, err := c.opts.TLS(t.CertFile, t.KeyFile)
+	if err != nil {
+		return ts, fmt.Errorf("spec.tls: %w", err)
+	}
+	ts.TLS = conf
+	return ts, nil
 }
 
 // remove stops serving a proxy app, in the background: its open requests

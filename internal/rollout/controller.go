@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"slices"
@@ -85,6 +86,11 @@ type Options struct {
 	Measurements Measurements
 	// Counters reads the candidate's blast radius; nil: not reported.
 	Counters Counters
+	// TLS returns the TLS configuration serving an app's spec.tls
+	// certificate pair (the same one for the same pair, so that tables
+	// compare equal); nil: apps with spec.tls are not served (their
+	// listeners fail with a RouteFailed event).
+	TLS func(certFile, keyFile string) (*tls.Config, error)
 	// Logger receives what goes wrong; nil discards it.
 	Logger *slog.Logger
 	// Now tells the time; default time.Now.

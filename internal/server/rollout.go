@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -68,6 +69,7 @@ func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, re
 		Secrets: secrets, Logger: log.With("component", "rollout"),
 		Provider:     providers.New(providers.NewProxyCounters(s.proxy), nil),
 		Measurements: ms, Counters: s.proxy,
+		TLS: NewAppTLSConfigs(time.Now, log.With("component", "app-tls")).For,
 	})
 	if err != nil {
 		return nil, err
