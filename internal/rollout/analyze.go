@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -73,6 +74,10 @@ func (c *Controller) runState(ctx context.Context, app string, a *appState, run 
 	}
 	rs := &runState{}
 	an, err := c.compile(ctx, app, run)
+	var readErr *templatesError
+	if errors.As(err, &readErr) {
+		return nil, err // try again on the next pass
+	}
 	if err != nil {
 		rs.err = err.Error()
 		a.runs[run.Name] = rs
@@ -97,7 +102,7 @@ func (c *Controller) runState(ctx context.Context, app string, a *appState, run 
 func (c *Controller) compile(ctx context.Context, app string, run apiv1.AnalysisRun) (*analysis.Analysis, error) {
 	objs, err := c.opts.Store.List(ctx, spec.KindAnalysisTemplate)
 	if err != nil {
-		return nil, fmt.Errorf("list analysis templates: %w", err)
+		return nil, &templatesError{err}
 	}
 	stored := map[string]*spec.AnalysisTemplate{}
 	for _, o := range objs {
@@ -129,6 +134,14 @@ func (c *Controller) compile(ctx context.Context, app string, run apiv1.Analysis
 	target := analysis.Target{App: app, Candidate: run.Candidate, Stable: run.Stable}
 	return analysis.Compile(target, ts, args, analysis.Options{DefaultCount: run.Count})
 }
+
+// templatesError means the templates could not be read from the store: a
+// passing trouble, unlike a template that does not compile, which ends the
+// run with the verdict Error.
+type templatesError struct{ err error }
+
+func (e *templatesError) Error() string { return "list analysis templates: " + e.err.Error() }
+func (e *templatesError) Unwrap() error { return e.err }
 
 // measure takes the due measurements of a run, stores them, and returns
 // when the next one is due. It wakes the loop when it took any, so that the
