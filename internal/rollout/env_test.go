@@ -63,8 +63,9 @@ type env struct {
 	stop    func()
 }
 
-// startEnv starts everything over the store at dbPath (a new one when "").
-func startEnv(t *testing.T, dbPath string) *env {
+// startEnv starts everything over the store at dbPath (a new one when ""),
+// with the controller's options changed by mods.
+func startEnv(t *testing.T, dbPath string, mods ...func(*env, *Options)) *env {
 	t.Helper()
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "sluice.db")
@@ -86,7 +87,11 @@ func startEnv(t *testing.T, dbPath string) *env {
 	if e.proxy, err = proxy.New(proxy.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	ctrl, err = New(Options{Store: e.res, Process: e.proc, Static: st, Router: e.proxy, Health: e.checker, Resync: time.Second})
+	opts := Options{Store: e.res, Process: e.proc, Static: st, Router: e.proxy, Health: e.checker, Resync: time.Second}
+	for _, m := range mods {
+		m(e, &opts)
+	}
+	ctrl, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
