@@ -88,6 +88,9 @@ type Options struct {
 	// Logs reads instance logs for GET /api/v1/apps/{name}/logs; nil: that
 	// route answers 404.
 	Logs InstanceLogs
+	// Measurements lists analysis measurements for
+	// GET /api/v1/apps/{name}/measurements; nil: that route answers 404.
+	Measurements MeasurementLister
 }
 
 // Route is one path of the API with the permission it needs.

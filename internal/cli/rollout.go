@@ -25,7 +25,7 @@ func (a *app) rolloutCommand() *cobra.Command {
 		Long: `A rollout moves an app's traffic from its stable revision to a new one.
 'sluice rollout status APP' shows where it stands; the other verbs steer it.`,
 	}
-	cmd.AddCommand(a.rolloutStatusCommand())
+	cmd.AddCommand(a.rolloutStatusCommand(), a.rolloutMeasurementsCommand())
 	for _, v := range []struct{ action, short, long string }{
 		{apiv1.ActionPromote, "Go to the next step (skip the current pause or analysis); --full skips them all",
 			"Skips the current step of the rollout: a pause, an analysis (also one paused as\ninconclusive), autoPromoteAfter or the wait for a manual promotion; it also lifts\n'rollout pause'. With --full every remaining step is skipped: the candidate is\nscaled to full size and takes all traffic."},
@@ -348,4 +348,44 @@ func printAnalyses(w io.Writer, runs []apiv1.AnalysisRun) error {
 		}
 	}
 	return t.flush()
+}
+
+func (a *app) rolloutMeasurementsCommand() *cobra.Command {
+	var q client.MeasurementQuery
+	cmd := &cobra.Command{
+		Use:   "measurements APP",
+		Short: "List the analysis measurements of an app's rollouts: value, sample size, condition, verdict",
+		Long: `List the stored analysis measurements of an app, oldest first: when each was
+taken, its run and metric, its verdict, how many requests were behind it, and
+the message with the numbers that decided it. -o json adds the raw values and
+conditions.`,
+		Example: "  sluice rollout measurements hello\n  sluice rollout measurements hello --candidate 3 --limit 20",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := a.format()
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			ms, err := c.Measurements(cmd.Context(), args[0], q)
+			if err != nil {
+				return err
+			}
+			if format != outTable {
+				return printData(a.io.Out, format, ms)
+			}
+			t := newTable(a.io.Out, "TIME", "RUN", "METRIC", "VERDICT", "SAMPLE", "MESSAGE")
+			for _, m := range ms {
+				t.row(m.At.Local().Format("15:04:05.000"), m.Run, m.Template+"/"+m.Metric, m.Verdict, m.SampleSize, dash(m.Message))
+			}
+			return t.flush()
+		},
+	}
+	cmd.Flags().StringVar(&q.Run, "run", "", "only this analysis run (as rollout status -o json names it)")
+	cmd.Flags().IntVar(&q.Candidate, "candidate", 0, "only the rollouts of this candidate revision")
+	cmd.Flags().IntVar(&q.Limit, "limit", 0, "only the newest N (default and at most 1000)")
+	return cmd
 }

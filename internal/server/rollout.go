@@ -106,3 +106,17 @@ func (s *rolloutServer) readyChecks() []api.ReadyCheck {
 		{Name: "proxy", Check: s.ctrl.Listening},
 	}
 }
+
+// storeMeasurements lists analysis measurements from the store, for the
+// API.
+type storeMeasurements struct{ st store.Store }
+
+// ListMeasurements implements api.MeasurementLister.
+func (m storeMeasurements) ListMeasurements(ctx context.Context, f store.MeasurementFilter) ([]store.Measurement, error) {
+	var out []store.Measurement
+	err := m.st.Read(ctx, func(tx store.Tx) (err error) {
+		out, err = tx.ListMeasurements(ctx, f)
+		return err
+	})
+	return out, err
+}

@@ -95,6 +95,8 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		Ready:     append([]api.ReadyCheck{{Name: "store", Check: st.Ping}}, rollouts.readyChecks()...),
 		Logs:      rollouts.process.Logs(),
 
+		Measurements: storeMeasurements{st},
+
 		Metrics:        reg,
 		MetricsHandler: telemetry.MetricsHandler(reg),
 		TracerProvider: tracing.Provider,

@@ -306,3 +306,24 @@ type DeployResult struct {
 	// Status is the app's status right after the deploy.
 	Status AppStatus `json:"status"`
 }
+
+// StoredMeasurement is one analysis measurement as the store keeps it:
+// GET /api/v1/apps/{name}/measurements lists them.
+type StoredMeasurement struct {
+	// ID orders measurements; pass it as ?after= to page on.
+	ID int64 `json:"id"`
+	// Run is the analysis run (AnalysisRun.Name) it belongs to.
+	Run string `json:"run"`
+	// Candidate and Stable are the revisions compared.
+	Candidate int `json:"candidate"`
+	Stable    int `json:"stable,omitempty"`
+	// Template and Metric name the metric measured.
+	Template string `json:"template"`
+	Metric   string `json:"metric"`
+	Measurement
+}
+
+// MeasurementList is an app's measurements, oldest first.
+type MeasurementList struct {
+	Items []StoredMeasurement `json:"items"`
+}

@@ -86,3 +86,30 @@ func (c *Client) Logs(ctx context.Context, app string, q LogQuery, w io.Writer) 
 	}
 	return nil
 }
+
+// MeasurementQuery selects analysis measurements.
+type MeasurementQuery struct {
+	// Run keeps one analysis run (AnalysisRun.Name), when set.
+	Run string
+	// Candidate keeps one candidate revision, when not 0.
+	Candidate int
+	// Limit keeps the newest Limit (at most 1000, the default).
+	Limit int
+}
+
+// Measurements lists an app's stored analysis measurements, oldest first.
+func (c *Client) Measurements(ctx context.Context, app string, q MeasurementQuery) ([]apiv1.StoredMeasurement, error) {
+	v := url.Values{}
+	if q.Run != "" {
+		v.Set("run", q.Run)
+	}
+	if q.Candidate > 0 {
+		v.Set("candidate", strconv.Itoa(q.Candidate))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out apiv1.MeasurementList
+	err := c.do(ctx, http.MethodGet, "/api/v1/apps/"+url.PathEscape(app)+"/measurements", v, nil, "", &out)
+	return out.Items, err
+}

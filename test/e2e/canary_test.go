@@ -223,7 +223,11 @@ func TestCanaryAnalysisVerdicts(t *testing.T) {
 	if !found {
 		t.Fatal("no AnalysisFailed event")
 	}
-	out := s.must("", "rollout", "status", "bad")
+	out := s.must("", "rollout", "measurements", "bad", "--candidate", "2")
+	if !strings.Contains(out, "errors/success-rate") || !strings.Contains(out, "Failed") {
+		t.Errorf("rollout measurements lacks the failed measurement:\n%s", out)
+	}
+	out = s.must("", "rollout", "status", "bad")
 	for _, want := range []string{"Blast:", "errors/success-rate", "AnalysisFailed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rollout status lacks %q:\n%s", want, out)
