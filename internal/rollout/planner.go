@@ -18,9 +18,13 @@ import (
 //   - The latest revision is rolled out when it is newer than the stable
 //     one and than the newest rejected (aborted, failed, undone) one; a
 //     newer revision replaces a candidate still in progress.
-//   - The candidate runs at full size. Until every instance is healthy the
-//     rollout waits, and fails when it goes progressDeadline without
+//   - The candidate runs at full size, or for a canary at the size its
+//     weight needs (see plan_canary.go). Until those instances are healthy
+//     the rollout waits, and fails when it goes progressDeadline without
 //     progress; a candidate that cannot run fails at once.
+//   - Analysis runs are started here and measured by the controller; their
+//     verdicts come back in Input.Analyses (see plan_analysis.go). Abort
+//     always wins: a failed verdict sets the weight to 0 in the same plan.
 //   - The first revision of an app, and an undo, take all traffic as soon
 //     as they are healthy. Any other candidate goes through its strategy's
 //     steps (see strategyOf), unless paused, then is promoted: it becomes
