@@ -295,3 +295,45 @@ func TestPlanBlueGreenPostPromotionAnalysisRollsBack(t *testing.T) {
 		t.Fatalf("after the failed analysis: %+v, events %v", c.st, eventReasons(d.Events))
 	}
 }
+
+func TestPlanCanaryTimedPauseAndDeadlines(t *testing.T) {
+	a := appSpec(both(replicas(2), canary(func(cs *spec.CanaryStrategy) {
+		cs.Steps = []spec.CanaryStep{weightTo(0.01), {Pause: &spec.Pause{Duration: spec.Dur(30 * time.Second)}}, weightTo(75)}
+	})))
+	c := newCanaryRun(t, a, healthy("a1", 1), healthy("a2", 1), healthy("b1", 2))
+	d := c.plan()
+	c.expect("0.01 % and a timed pause", apiv1.PhaseProgressing, apiv1.ReasonCandidateReady, 1, "1:a1,a2 + 2:b1@1", d)
+	if want := c.now.Add(-time.Second).Add(30 * time.Second); !d.WakeAt.Equal(want) {
+		t.Fatalf("wake at %s, want the end of the pause %s", d.WakeAt, want)
+	}
+	c.now = c.now.Add(30 * time.Second)
+	d = c.plan()
+	c.expect("75 % needs both instances", apiv1.PhaseProgressing, apiv1.ReasonScaling, 1, "", d)
+	if got := ensured(d.Actions); !slices.Equal(got, []string{"1×2", "2×2"}) {
+		t.Fatalf("ensure %v", got)
+	}
+	c.insts = append(c.insts, failing("b2", 2))
+	c.now = c.now.Add(spec.DefaultProgressDeadline)
+	d = c.plan()
+	c.expect("the second instance never gets healthy", apiv1.PhaseFailed, apiv1.ReasonProgressDeadline, 0, "1:a1,a2", d)
+	if !strings.Contains(c.st.Message, "did not scale to 2 instances for weight 75%") || !slices.Equal(stopped(d.Actions), []int{2}) {
+		t.Fatalf("message %q, stopped %v", c.st.Message, stopped(d.Actions))
+	}
+}
+
+func TestPlanCanaryLosingHealthKeepsTheWeight(t *testing.T) {
+	a := appSpec(canary(func(cs *spec.CanaryStrategy) {
+		cs.Steps = []spec.CanaryStep{weightTo(10), {Pause: &spec.Pause{}}}
+	}))
+	c := newCanaryRun(t, a, healthy("a", 1), healthy("b", 2))
+	c.plan()
+	c.insts[1] = failing("b", 2)
+	d := c.plan()
+	c.expect("unhealthy candidate", apiv1.PhaseProgressing, apiv1.ReasonCandidateNotReady, 1000, "1:a + 2:@1000", d)
+	if !slices.Contains(eventReasons(d.Events), apiv1.ReasonCandidateNotReady) {
+		t.Fatalf("events %v", eventReasons(d.Events))
+	}
+	c.insts[1] = healthy("b", 2)
+	d = c.plan()
+	c.expect("healthy again, back at the pause", apiv1.PhasePaused, apiv1.ReasonWaitingForPromote, 1000, "1:a + 2:b@1000", d)
+}
