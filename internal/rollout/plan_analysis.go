@@ -345,6 +345,56 @@ func (p *planner) eventData(warning bool, revision int, reason, msg string, data
 	p.events = append(p.events, Event{Warning: warning, Revision: revision, Reason: reason, Message: msg, Data: data})
 }
 
+// promotionEvidence says what a promoted candidate passed and served:
+// "analyses passed: step 2 (default/errors: …); it served 1200 requests,
+// 3 of them errors"; "" when there is nothing to say.
+func (p *planner) promotionEvidence(cand int) string {
+	var parts []string
+	for _, r := range p.st.Analyses {
+		if r.Candidate != cand || r.Verdict != apiv1.VerdictSuccessful || r.Kind == apiv1.AnalysisPostPromotion {
+			continue
+		}
+		name := r.Kind
+		if r.Kind == apiv1.AnalysisStep {
+			name = fmt.Sprintf("step %d", r.Step)
+		}
+		var last []string
+		for _, m := range r.Metrics {
+			if m.Last != nil && m.Last.Message != "" {
+				last = append(last, m.Template+"/"+m.Metric+": "+m.Last.Message)
+			}
+		}
+		if len(last) > 0 {
+			name += " (" + strings.Join(last, "; ") + ")"
+		}
+		parts = append(parts, name)
+	}
+	out := ""
+	if len(parts) > 0 {
+		out = "analyses passed: " + strings.Join(parts, ", ")
+	}
+	if b := p.st.BlastRadius; b != nil && b.Revision == cand && b.Requests > 0 {
+		if out != "" {
+			out += "; "
+		}
+		out += fmt.Sprintf("before promotion it served %d requests, %d of them errors", b.Requests, b.Errors)
+	}
+	return out
+}
+
+// promotionData is the evidence of a promotion for its event: every
+// analysis run and the blast radius.
+func (p *planner) promotionData() json.RawMessage {
+	b, err := json.Marshal(struct {
+		Analyses    []apiv1.AnalysisRun `json:"analyses,omitempty"`
+		BlastRadius *apiv1.BlastRadius  `json:"blastRadius,omitempty"`
+	}{p.st.Analyses, p.st.BlastRadius})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // cloneRun copies a run so that planning never changes its input.
 func cloneRun(r apiv1.AnalysisRun) apiv1.AnalysisRun {
 	r.Templates = slices.Clone(r.Templates)

@@ -109,6 +109,10 @@ func TestPlanCanaryWalksTheDefaultSteps(t *testing.T) {
 	if c.st.StableRevision != 2 || c.st.PreviousRevision != 1 || len(c.st.Analyses) != 3 {
 		t.Fatalf("after promotion: %+v", c.st)
 	}
+	ev := d.Events[len(d.Events)-1]
+	if ev.Reason != apiv1.ReasonPromoted || !strings.Contains(ev.Message, "analyses passed: step 2, step 4, step 6") || len(ev.Data) == 0 {
+		t.Fatalf("the promotion's event %q (data %s)", ev.Message, ev.Data)
+	}
 }
 
 func TestPlanCanaryScalesTheCandidateWithItsWeight(t *testing.T) {

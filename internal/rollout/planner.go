@@ -223,7 +223,11 @@ func (p *planner) promote() {
 		st.Message = fmt.Sprintf("revision %s serves all traffic; revision %d stays warm until %s for an instant 'sluice rollout undo %s'",
 			p.named(cand), old, stamp(*st.ScaleDownAt), p.in.App)
 	}
-	p.event(false, cand, st.Reason, st.Message)
+	if ev := p.promotionEvidence(cand); ev != "" {
+		p.eventData(false, cand, st.Reason, st.Message+"; "+ev, p.promotionData())
+	} else {
+		p.event(false, cand, st.Reason, st.Message)
+	}
 	if a := p.strat.post; a != nil && !rollback && old != 0 && old != cand {
 		run := p.startRun(apiv1.AnalysisPostPromotion, 0, 1, *a, DefaultStepCount)
 		run.Candidate, run.Stable = cand, old
