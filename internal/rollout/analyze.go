@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"sluice.dev/sluice/internal/analysis"
@@ -36,7 +37,17 @@ type Counters interface {
 type runState struct {
 	run *analysis.Run
 	err string // why the run cannot be compiled; "" when it can
-	st  analysis.State
+
+	mu   sync.Mutex
+	st   analysis.State
+	busy bool // measurements are being taken
+}
+
+// state returns where the run stands.
+func (rs *runState) state() analysis.State {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.st
 }
 
 // analyses returns the state of every running run in st, as the planner
@@ -143,26 +154,42 @@ type templatesError struct{ err error }
 func (e *templatesError) Error() string { return "list analysis templates: " + e.err.Error() }
 func (e *templatesError) Unwrap() error { return e.err }
 
-// measure takes the due measurements of a run, stores them, and returns
-// when the next one is due. It wakes the loop when it took any, so that the
-// planner sees the new verdict at once.
+// measure starts taking the due measurements of a run, in the background
+// so that a slow provider (a webhook, a Prometheus query) holds up no
+// other app, and returns when the next one is due (zero: when the
+// measurements being taken end, which wakes the loop, so that the planner
+// sees the new verdict at once).
 func (c *Controller) measure(ctx context.Context, app string, a *appState, run apiv1.AnalysisRun) time.Time {
 	rs, err := c.runState(ctx, app, a, run)
 	if err != nil || rs.run == nil || c.opts.Provider == nil || c.opts.Measurements == nil {
 		return time.Time{}
 	}
-	st, next, taken, err := rs.run.Advance(ctx, c.opts.Measurements, c.opts.Provider, rs.st, c.now())
-	if err != nil {
-		if ctx.Err() == nil {
+	now := c.now()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.busy {
+		return time.Time{}
+	}
+	due, next := rs.run.Analysis.Schedule(rs.run.Started, rs.st, now)
+	if len(due) == 0 {
+		return next
+	}
+	rs.busy = true
+	st := rs.st
+	c.work.Go(func() {
+		st, _, _, err := rs.run.Advance(ctx, c.opts.Measurements, c.opts.Provider, st, now)
+		rs.mu.Lock()
+		rs.busy = false
+		if err == nil {
+			rs.st = st
+		}
+		rs.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
 			c.log.Error("rollout: measure", "app", app, "run", run.Name, "error", err)
 		}
-		return c.now().Add(time.Second)
-	}
-	rs.st = st
-	if len(taken) > 0 {
 		c.wake()
-	}
-	return next
+	})
+	return time.Time{}
 }
 
 // describe renders the run's state for the status.
@@ -172,7 +199,7 @@ func (rs *runState) describe(run apiv1.AnalysisRun) apiv1.AnalysisRun {
 		out.Verdict, out.Message = apiv1.VerdictError, "cannot run: "+rs.err
 		return out
 	}
-	st := rs.st
+	st := rs.state()
 	out.Verdict, out.Message = string(st.Verdict), st.Message
 	for _, m := range st.Metrics {
 		am := apiv1.AnalysisMetric{Template: m.Template, Metric: m.Metric, Verdict: string(m.Verdict),
