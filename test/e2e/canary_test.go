@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -329,5 +330,79 @@ func TestDemoShipsAGoodAndABadVersion(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestCanaryStickyUsersAndOverrides checks that a user keyed by a header
+// stays on one revision, that raising the weight moves users only to the
+// candidate, and that testers' override header forces either revision.
+func TestCanaryStickyUsersAndOverrides(t *testing.T) {
+	s := startServer(t, "")
+	listen := freePort(t)
+	steps := "      stickiness: {header: X-User-ID}\n      override: {header: X-Canary}\n" +
+		"      steps: [{setWeight: 30}, {pause: {}}, {setWeight: 60}, {pause: {}}]\n"
+	s.must(canaryApp(t, "shop", listen, steps, 1), "apply", "-f", "-")
+	s.waitStatus("shop", "revision 1 serves", 30*time.Second, stableAt(1))
+	s.must("", "deploy", "shop", "--set-env", "VERSION=v2", "--version", "v2")
+	s.waitStatus("shop", "30 %", 30*time.Second, func(st apiv1.AppStatus) bool { return st.Weight == 3000 && waitingForPromotion(2)(st) })
+
+	c := &http.Client{Timeout: 5 * time.Second}
+	ask := func(header, value string) string {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+listen+"/", nil)
+		req.Header.Set(header, value)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Version string `json:"version"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d, %v", resp.StatusCode, err)
+		}
+		return body.Version
+	}
+	const users = 400
+	at30 := map[int]string{}
+	onCandidate := 0
+	for u := range users {
+		v := ask("X-User-ID", fmt.Sprint("user-", u))
+		for range 2 {
+			if again := ask("X-User-ID", fmt.Sprint("user-", u)); again != v {
+				t.Fatalf("user-%d got %s, then %s", u, v, again)
+			}
+		}
+		at30[u] = v
+		if v == "v2" {
+			onCandidate++
+		}
+	}
+	if share := float64(onCandidate) / users; math.Abs(share-0.3) > 4*math.Sqrt(0.3*0.7/users) {
+		t.Errorf("%d of %d users on the candidate at 30 %%", onCandidate, users)
+	}
+	for range 20 {
+		if v := ask("X-Canary", "candidate"); v != "v2" {
+			t.Fatalf("the candidate override answered %s", v)
+		}
+		if v := ask("X-Canary", "stable"); v != "v1" {
+			t.Fatalf("the stable override answered %s", v)
+		}
+	}
+
+	s.must("", "rollout", "promote", "shop")
+	s.waitStatus("shop", "60 %", 30*time.Second, func(st apiv1.AppStatus) bool { return st.Weight == 6000 && waitingForPromotion(2)(st) })
+	moved := 0
+	for u := range users {
+		v := ask("X-User-ID", fmt.Sprint("user-", u))
+		switch {
+		case at30[u] == "v2" && v != "v2":
+			t.Fatalf("user-%d went back from the candidate to %s when the weight rose", u, v)
+		case at30[u] == "v1" && v == "v2":
+			moved++
+		}
+	}
+	if moved == 0 || onCandidate+moved < users/2 {
+		t.Errorf("at 60 %% only %d more users reached the candidate (%d were on it)", moved, onCandidate)
 	}
 }
