@@ -246,7 +246,7 @@ func printRollout(w io.Writer, app string, st apiv1.AppStatus, now time.Time) er
 		}
 	}
 	if l := st.LatestRevision; l != st.StableRevision && l != st.CandidateRevision && l <= st.RejectedRevision {
-		line("Held back", "revision %d (aborted, failed or undone; 'sluice rollout resume %s' retries it)", l, app)
+		line("Held back", "revision %d (aborted, failed or undone; 'sluice rollout retry %s' rolls it out again)", l, app)
 	}
 	if st.Paused {
 		line("Paused", "yes ('sluice rollout resume %s' lifts it)", app)
