@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/codes"
 	"strconv"
 	"sync"
 	"time"
@@ -177,7 +178,14 @@ func (c *Controller) measure(ctx context.Context, app string, a *appState, run a
 	rs.busy = true
 	st := rs.st
 	c.work.Go(func() {
+		ctx, span := c.traceMeasure(ctx, app, run.Name, len(due))
 		st, _, _, err := rs.run.Advance(ctx, c.opts.Measurements, c.opts.Provider, st, now)
+		if span != nil {
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}
 		rs.mu.Lock()
 		rs.busy = false
 		if err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"slices"
 	"strings"
@@ -91,6 +92,9 @@ type Options struct {
 	// compare equal); nil: apps with spec.tls are not served (their
 	// listeners fail with a RouteFailed event).
 	TLS func(certFile, keyFile string) (*tls.Config, error)
+	// TracerProvider makes a span for each reconcile pass that moves a
+	// rollout and each round of analysis measurements; nil: no tracing.
+	TracerProvider trace.TracerProvider
 	// Logger receives what goes wrong; nil discards it.
 	Logger *slog.Logger
 	// Now tells the time; default time.Now.

@@ -25,9 +25,8 @@ func TestControllerFirstRevisionServes(t *testing.T) {
 	listen := freeAddr(t)
 	e.apply(helloApp("web", listen, "", "VERSION", "v1"))
 	st := e.waitStatus("web", "revision 1 serves", 20*time.Second, isStable(1))
-	if got := version(listen); got != "v1" {
-		t.Fatalf("the listener answers %q", got)
-	}
+	// The status is stored before the route table is applied: poll.
+	eventually(t, 10*time.Second, "the listener answers v1", func() bool { return version(listen) == "v1" })
 	if len(st.Revisions) != 1 || st.Revisions[0].Ready != 1 || st.Revisions[0].Instances[0].Health != "Healthy" {
 		t.Fatalf("revisions %+v", st.Revisions)
 	}

@@ -74,7 +74,12 @@ func (c *Controller) reconcile(ctx context.Context, o store.Object) (time.Time, 
 	for n, r := range a.revisions {
 		in.Revisions[n] = RevisionInfo{Version: r.version, Size: sizeOf(r.workload, sp)}
 	}
+	began := time.Now()
 	d := Plan(in)
+	ctx, span := c.traceStep(ctx, o.Name, began, d)
+	if span != nil {
+		defer span.End()
+	}
 	if err := c.persist(ctx, o, st, d); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			c.wake() // changed meanwhile: plan again from what is stored

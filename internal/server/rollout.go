@@ -69,7 +69,8 @@ func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, re
 		Secrets: secrets, Logger: log.With("component", "rollout"),
 		Provider:     providers.New(providers.NewProxyCounters(s.proxy), nil),
 		Measurements: ms, Counters: s.proxy,
-		TLS: NewAppTLSConfigs(time.Now, log.With("component", "app-tls")).For,
+		TLS:            NewAppTLSConfigs(time.Now, log.With("component", "app-tls")).For,
+		TracerProvider: observe.TracerProvider,
 	})
 	if err != nil {
 		return nil, err
