@@ -134,7 +134,7 @@ func rolloutResult(reason string) string {
 	switch reason {
 	case apiv1.ReasonPromoted:
 		return "promoted"
-	case apiv1.ReasonAborted, apiv1.ReasonRolledBack:
+	case apiv1.ReasonAborted, apiv1.ReasonRolledBack, apiv1.ReasonAnalysisFailed, apiv1.ReasonAnalysisError:
 		return "aborted"
 	case apiv1.ReasonProgressDeadline, apiv1.ReasonInvalidWorkload:
 		return "failed"

@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	res := resources.New(st)
 	reg.MustRegister(newRolloutCollector(res, log))
 	counters := newEventCounters(res, reg, log)
-	rollouts, err := newRolloutServer(res, st, cfg.DataDir, reg, log, secretSvc, proxy.Options{
+	rollouts, err := newRolloutServer(res, newMeasurementCounter(st, reg), cfg.DataDir, reg, log, secretSvc, proxy.Options{
 		TracerProvider: tracingProvider(tracing), Propagator: tracing.Propagator, AccessLog: accessLogger(cfg.AccessLog, log),
 	})
 	if err != nil {
