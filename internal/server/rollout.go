@@ -99,12 +99,14 @@ func (s *rolloutServer) Run(ctx context.Context) error {
 	return err
 }
 
-// readyChecks say whether the controller's loop answers and whether the
-// proxy could bind every app's listener.
+// readyChecks say whether the controller's loop answers, whether the
+// proxy could bind every app's listener, and whether the process driver
+// can start processes.
 func (s *rolloutServer) readyChecks() []api.ReadyCheck {
 	return []api.ReadyCheck{
 		{Name: "rollout", Check: s.ctrl.Alive},
 		{Name: "proxy", Check: s.ctrl.Listening},
+		{Name: "runtime", Check: s.process.Alive},
 	}
 }
 

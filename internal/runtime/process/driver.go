@@ -142,6 +142,21 @@ func (d *Driver) Run(ctx context.Context) error {
 	return nil
 }
 
+// Alive reports whether the driver runs and can start processes: its
+// starter thread answers before ctx ends. It is a readiness check.
+func (d *Driver) Alive(ctx context.Context) error {
+	d.mu.Lock()
+	ph := d.phase
+	d.mu.Unlock()
+	switch ph {
+	case phaseIdle:
+		return errors.New("process driver: not running yet")
+	case phaseClosed:
+		return runtime.ErrClosed
+	}
+	return d.spawner.ping(ctx)
+}
+
 // Ensure makes w.Replicas instances of the revision run: it starts missing
 // ones and stops extra ones, preferring those not running, then the newest.
 // Calling it again with the same Workload changes nothing. A changed

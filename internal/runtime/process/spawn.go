@@ -52,6 +52,10 @@ func (s *spawner) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case req := <-s.reqs:
+			if req.cmd == nil { // a liveness probe
+				req.reply <- nil
+				continue
+			}
 			req.reply <- req.cmd.Start()
 		}
 	}
@@ -68,6 +72,19 @@ func (s *spawner) start(cmd *exec.Cmd, cancel <-chan struct{}) error {
 		return runtime.ErrClosed
 	case <-cancel:
 		return errStartCanceled
+	}
+}
+
+// ping reports whether the spawner's thread answers before ctx ends.
+func (s *spawner) ping(ctx context.Context) error {
+	req := spawnRequest{reply: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+		return <-req.reply
+	case <-s.done:
+		return runtime.ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("the process starter does not answer: %w", ctx.Err())
 	}
 }
 
