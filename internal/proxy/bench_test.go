@@ -1,7 +1,11 @@
 package proxy
 
 import (
+	"context"
+
 	"bufio"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"io"
 	"net"
 	"net/http"
@@ -127,6 +131,13 @@ func BenchmarkProxyLoopback(b *testing.B) {
 			run(b, p.url("web"))
 		})
 	}
+	b.Run("metrics=true,traced", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+		defer tp.Shutdown(context.Background())
+		opts := Options{Registerer: prometheus.NewRegistry(), TracerProvider: tp}
+		p := startProxy(b, opts, mustTable(b, TableSpec{App: "web", Stable: rev("1", be)}))
+		run(b, p.url("web"))
+	})
 }
 
 // idleConnCost opens n keep-alive client connections through a proxy, sends

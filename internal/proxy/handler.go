@@ -53,8 +53,9 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rs.requestID = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", rs.requestID)
+	ctx := r.Context()
 	if s.tracing != nil {
-		r, rs.span = s.tracing.start(r, a.name)
+		ctx, rs.span = s.tracing.start(r, a.name)
 	}
 
 	rt := a.routes.Load()
@@ -80,7 +81,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs.tried = markTried(0, rs.index)
-	ctx := context.WithValue(r.Context(), stateKey{}, rs)
+	ctx = context.WithValue(ctx, stateKey{}, rs)
 	if isUpgrade(r) {
 		ctx, rs.cancel = context.WithCancel(ctx)
 	}
@@ -117,11 +118,11 @@ func (a *app) finish(rs *requestState, r *http.Request) {
 		rs.cancel()
 	}
 	if rs.span != nil {
-		endSpan(rs.span, rs, status)
+		endSpan(rs.span, rs, r, status)
 	}
 	if s.opts.AccessLog != nil {
 		rec := AccessRecord{
-			TraceID:   traceIDOf(r.Context()),
+			TraceID:   traceIDOf(rs.span),
 			Time:      rs.start,
 			App:       a.name,
 			Revision:  rs.rev.state.name,

@@ -32,41 +32,44 @@ func newTracing(opts Options) *tracing {
 
 // start continues the caller's trace context, or starts a trace, and
 // writes the new span's context into the request's headers so that the
-// instance continues the trace. It returns the request to forward.
-func (t *tracing) start(r *http.Request, app string) (*http.Request, trace.Span) {
+// instance continues the trace. It returns the context to serve the
+// request with; attributes are set once, when the span ends.
+func (t *tracing) start(r *http.Request, app string) (context.Context, trace.Span) {
 	ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx, span := t.tracer.Start(ctx, "proxy "+app, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(
-			attribute.String("http.request.method", r.Method),
-			attribute.String("url.path", r.URL.Path),
-			attribute.String("server.address", r.Host),
-			attribute.String("sluice.app", app),
-		))
+	ctx, span := t.tracer.Start(ctx, "proxy "+app, trace.WithSpanKind(trace.SpanKindServer))
 	t.prop.Inject(ctx, propagation.HeaderCarrier(r.Header))
-	return r.WithContext(ctx), span
+	return ctx, span
 }
 
-// end records where the request went and how it ended, and ends the span.
-func endSpan(span trace.Span, rs *requestState, status int) {
-	attrs := []attribute.KeyValue{
+// end records the request, where it went and how it ended, and ends the
+// span.
+func endSpan(span trace.Span, rs *requestState, r *http.Request, status int) {
+	var attrs [10]attribute.KeyValue
+	kv := append(attrs[:0],
+		attribute.String("sluice.app", rs.app.name),
+		attribute.String("http.request.method", r.Method),
+		attribute.String("url.path", r.URL.Path),
 		attribute.String("sluice.revision", rs.rev.state.name),
 		attribute.Int("http.response.status_code", status),
 		attribute.Int("sluice.retries", rs.retries),
 		attribute.String("sluice.request_id", rs.requestID),
-	}
+	)
 	if rs.inst != nil {
-		attrs = append(attrs, attribute.String("sluice.instance", rs.inst.id), attribute.String("server.address", rs.inst.addr))
+		kv = append(kv, attribute.String("sluice.instance", rs.inst.id), attribute.String("server.address", rs.inst.addr))
 	}
-	span.SetAttributes(attrs...)
+	span.SetAttributes(kv...)
 	if status >= 500 {
 		span.SetStatus(codes.Error, strconv.Itoa(status))
 	}
 	span.End()
 }
 
-// traceIDOf returns the trace ID of the span in ctx, or "".
-func traceIDOf(ctx context.Context) string {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+// traceIDOf returns the span's trace ID, or "" without a span.
+func traceIDOf(span trace.Span) string {
+	if span == nil {
+		return ""
+	}
+	if sc := span.SpanContext(); sc.IsValid() {
 		return sc.TraceID().String()
 	}
 	return ""
