@@ -21,11 +21,7 @@ route), the resource, the status, and the SHA-256 of the request body
 		Example: "  sluice audit --since 24h\n  sluice audit --resource apps/web -o json\n  sluice audit --resource secrets",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

@@ -104,3 +104,14 @@ func first(vals ...string) string {
 	}
 	return ""
 }
+
+// connect is how most commands start: the checked output format and a
+// client of the server.
+func (a *app) connect() (string, *client.Client, error) {
+	format, err := a.format()
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := a.client()
+	return format, c, err
+}

@@ -22,11 +22,7 @@ is resumed without losing any.`,
 		Example: "  sluice events --app hello\n  sluice events --watch -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

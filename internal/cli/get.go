@@ -37,11 +37,7 @@ in and its status.`,
 			if err != nil {
 				return err
 			}
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

@@ -15,11 +15,7 @@ func (a *app) historyCommand() *cobra.Command {
 		Example: "  sluice history hello",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

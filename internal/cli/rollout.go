@@ -51,11 +51,7 @@ func (a *app) rolloutActionCommand(action, short, long string) *cobra.Command {
 		Example: "  sluice rollout " + action + " hello",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}
@@ -96,11 +92,7 @@ is printed again whenever it changes, until interrupted.`,
 		Example: "  sluice rollout status hello\n  sluice rollout status hello --watch",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}
@@ -362,11 +354,7 @@ conditions.`,
 		Example: "  sluice rollout measurements hello\n  sluice rollout measurements hello --candidate 3 --limit 20",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

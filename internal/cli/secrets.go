@@ -185,11 +185,7 @@ func (a *app) secretsListCommand() *cobra.Command {
 		Short: "List secrets (paths and versions, never values)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}
@@ -216,11 +212,7 @@ func (a *app) secretsVersionsCommand() *cobra.Command {
 		Short: "List a secret's versions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}
@@ -306,11 +298,7 @@ standard output, once: store it and set SLUICE_MASTER_KEY to it before the
 server's next start, or the server will refuse to start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

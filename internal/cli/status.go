@@ -19,11 +19,7 @@ func (a *app) statusCommand() *cobra.Command {
 uptime. Exits 1 when the server is unreachable or any check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

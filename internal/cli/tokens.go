@@ -32,11 +32,7 @@ rollouts, flags), viewer (read only), sdk (flag evaluation for one --env).`,
 			if req.Name == "" || req.Role == "" {
 				return usagef("tokens create needs --name and --role")
 			}
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}
@@ -65,11 +61,7 @@ func (a *app) tokensListCommand() *cobra.Command {
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := a.format()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			format, c, err := a.connect()
 			if err != nil {
 				return err
 			}

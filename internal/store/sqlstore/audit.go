@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -68,8 +69,6 @@ func (t *tx) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"sluice.dev/sluice/internal/store"
@@ -37,7 +38,7 @@ func (t *tx) AppendHistory(ctx context.Context, h store.HistoryEntry) (store.His
 }
 
 // scanHistory reads one row of historyColumns.
-func scanHistory(s interface{ Scan(...any) error }) (store.HistoryEntry, error) {
+func scanHistory(s rowScanner) (store.HistoryEntry, error) {
 	var h store.HistoryEntry
 	var spec string
 	var at int64
@@ -58,26 +59,12 @@ func (t *tx) ListHistory(ctx context.Context, f store.HistoryFilter) ([]store.Hi
 	if limit <= 0 {
 		limit = defaultHistoryLimit
 	}
-	rows, err := t.query(ctx, `SELECT `+historyColumns+` FROM history WHERE kind = ? AND name = ? ORDER BY version DESC LIMIT ?`,
+	out, err := queryAll(ctx, t, scanHistory, `SELECT `+historyColumns+` FROM history WHERE kind = ? AND name = ? ORDER BY version DESC LIMIT ?`,
 		f.Kind, f.Name, limit)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s %q: %w", f.Kind, f.Name, err)
 	}
-	defer rows.Close()
-	var out []store.HistoryEntry
-	for rows.Next() {
-		h, err := scanHistory(rows)
-		if err != nil {
-			return nil, fmt.Errorf("history of %s %q: %w", f.Kind, f.Name, err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("history of %s %q: %w", f.Kind, f.Name, err)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }
 

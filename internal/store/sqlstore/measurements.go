@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"sluice.dev/sluice/internal/store"
@@ -58,32 +59,18 @@ func (t *tx) ListMeasurements(ctx context.Context, f store.MeasurementFilter) ([
 		q += ` ORDER BY id LIMIT ?`
 	}
 	args = append(args, limit)
-	rows, err := t.query(ctx, q, args...)
+	out, err := queryAll(ctx, t, scanMeasurement, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list measurements: %w", err)
 	}
-	defer rows.Close()
-	var out []store.Measurement
-	for rows.Next() {
-		m, err := scanMeasurement(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list measurements: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list measurements: %w", err)
-	}
 	if newest {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		slices.Reverse(out)
 	}
 	return out, nil
 }
 
 // scanMeasurement reads one row of id and measurementColumns.
-func scanMeasurement(s interface{ Scan(...any) error }) (store.Measurement, error) {
+func scanMeasurement(s rowScanner) (store.Measurement, error) {
 	var m store.Measurement
 	var at int64
 	var value string

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"sluice.dev/sluice/internal/store"
@@ -27,7 +28,7 @@ func (t *tx) CreateRevision(ctx context.Context, r store.Revision) (store.Revisi
 
 const revisionColumns = `app, number, version, workload, cause, created_at`
 
-func scanRevision(s interface{ Scan(...any) error }) (store.Revision, error) {
+func scanRevision(s rowScanner) (store.Revision, error) {
 	var r store.Revision
 	var workload string
 	var created int64
@@ -48,20 +49,11 @@ func (t *tx) GetRevision(ctx context.Context, app string, number int) (store.Rev
 }
 
 func (t *tx) ListRevisions(ctx context.Context, app string) ([]store.Revision, error) {
-	rows, err := t.query(ctx, `SELECT `+revisionColumns+` FROM revisions WHERE app = ? ORDER BY number`, app)
+	out, err := queryAll(ctx, t, scanRevision, `SELECT `+revisionColumns+` FROM revisions WHERE app = ? ORDER BY number`, app)
 	if err != nil {
 		return nil, fmt.Errorf("list revisions of %q: %w", app, err)
 	}
-	defer rows.Close()
-	var out []store.Revision
-	for rows.Next() {
-		r, err := scanRevision(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list revisions of %q: %w", app, err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (t *tx) AppendEvent(ctx context.Context, e store.Event) (store.Event, error) {
@@ -117,9 +109,7 @@ func (t *tx) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event
 		out = append(out, e)
 	}
 	if newest {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		slices.Reverse(out)
 	}
 	return out, rows.Err()
 }
@@ -132,7 +122,7 @@ func (t *tx) CreateToken(ctx context.Context, tok store.Token) error {
 
 const tokenColumns = `id, name, role, env, hash, created_at, expires_at, last_used_at`
 
-func scanToken(s interface{ Scan(...any) error }) (store.Token, error) {
+func scanToken(s rowScanner) (store.Token, error) {
 	var tok store.Token
 	var created int64
 	var expires, used sql.NullInt64
@@ -153,20 +143,11 @@ func (t *tx) TokenByHash(ctx context.Context, hash string) (store.Token, error) 
 }
 
 func (t *tx) ListTokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := t.query(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY name`)
+	out, err := queryAll(ctx, t, scanToken, `SELECT `+tokenColumns+` FROM tokens ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		tok, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, tok)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (t *tx) DeleteToken(ctx context.Context, id string) error {

@@ -17,7 +17,7 @@ var b64 = base64.StdEncoding
 
 const secretPathColumns = `path, latest, created_at, updated_at, deleted_at`
 
-func scanSecretPath(s interface{ Scan(...any) error }) (store.SecretPath, error) {
+func scanSecretPath(s rowScanner) (store.SecretPath, error) {
 	var p store.SecretPath
 	var created, updated int64
 	var deleted sql.NullInt64
@@ -40,20 +40,11 @@ func (t *tx) GetSecretPath(ctx context.Context, path string) (store.SecretPath, 
 
 // ListSecretPaths returns the live secrets, by path.
 func (t *tx) ListSecretPaths(ctx context.Context) ([]store.SecretPath, error) {
-	rows, err := t.query(ctx, `SELECT `+secretPathColumns+` FROM secret_paths WHERE deleted_at IS NULL ORDER BY path`)
+	out, err := queryAll(ctx, t, scanSecretPath, `SELECT `+secretPathColumns+` FROM secret_paths WHERE deleted_at IS NULL ORDER BY path`)
 	if err != nil {
 		return nil, fmt.Errorf("list secrets: %w", err)
 	}
-	defer rows.Close()
-	var out []store.SecretPath
-	for rows.Next() {
-		p, err := scanSecretPath(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list secrets: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CreateSecretVersion stores the next version of a path and moves the
@@ -91,7 +82,7 @@ func (t *tx) CreateSecretVersion(ctx context.Context, v store.SecretVersion) err
 
 const secretVersionColumns = `path, version, key_id, wrapped_key, ciphertext, actor, restored_from, created_at`
 
-func scanSecretVersion(s interface{ Scan(...any) error }) (store.SecretVersion, error) {
+func scanSecretVersion(s rowScanner) (store.SecretVersion, error) {
 	var v store.SecretVersion
 	var wrapped, sealed string
 	var created int64
@@ -124,20 +115,11 @@ func (t *tx) GetSecretVersion(ctx context.Context, path string, version int64) (
 
 // ListSecretVersions returns a secret's versions, oldest first.
 func (t *tx) ListSecretVersions(ctx context.Context, path string) ([]store.SecretVersion, error) {
-	rows, err := t.query(ctx, `SELECT `+secretVersionColumns+` FROM secret_versions WHERE path = ? ORDER BY version`, path)
+	out, err := queryAll(ctx, t, scanSecretVersion, `SELECT `+secretVersionColumns+` FROM secret_versions WHERE path = ? ORDER BY version`, path)
 	if err != nil {
 		return nil, fmt.Errorf("versions of secret %q: %w", path, err)
 	}
-	defer rows.Close()
-	var out []store.SecretVersion
-	for rows.Next() {
-		v, err := scanSecretVersion(rows)
-		if err != nil {
-			return nil, fmt.Errorf("versions of secret %q: %w", path, err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RewrapSecretVersion replaces one version's wrapped data key.

@@ -43,7 +43,7 @@ func (t *tx) wrap(op string, err error) error {
 
 const objectColumns = `kind, name, labels, resource_version, generation, spec, status, created_at, updated_at`
 
-func scanObject(s interface{ Scan(...any) error }) (store.Object, error) {
+func scanObject(s rowScanner) (store.Object, error) {
 	var o store.Object
 	var labels, spec, status string
 	var created, updated int64
@@ -75,20 +75,11 @@ func (t *tx) Get(ctx context.Context, kind, name string) (store.Object, error) {
 }
 
 func (t *tx) List(ctx context.Context, kind string) ([]store.Object, error) {
-	rows, err := t.query(ctx, `SELECT `+objectColumns+` FROM resources WHERE kind = ? ORDER BY name`, kind)
+	out, err := queryAll(ctx, t, scanObject, `SELECT `+objectColumns+` FROM resources WHERE kind = ? ORDER BY name`, kind)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", kind, err)
 	}
-	defer rows.Close()
-	var out []store.Object
-	for rows.Next() {
-		o, err := scanObject(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", kind, err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (t *tx) Create(ctx context.Context, o store.Object) (store.Object, error) {
