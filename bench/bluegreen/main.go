@@ -12,12 +12,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strings"
+	"sluice.dev/sluice/bench/internal/benchkit"
 	"syscall"
 	"time"
 
 	"sluice.dev/sluice/pkg/apiv1"
-	"sluice.dev/sluice/pkg/client"
 )
 
 // config holds the command line.
@@ -85,59 +84,6 @@ type binaries struct {
 	sluice, hello string
 }
 
-// server is a running sluice server.
-type server struct {
-	cmd    *exec.Cmd
-	client *client.Client
-	url    string
-}
-
-// startServer starts sluice on a free port with its state in dataDir and
-// returns once it wrote its URL.
-func startServer(ctx context.Context, bins binaries, dataDir string) (*server, error) {
-	cmd := exec.Command(bins.sluice, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn", "--log-format", "json")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd}
-	err := poll(ctx, 10*time.Second, time.Millisecond, func() bool {
-		b, err := os.ReadFile(filepath.Join(dataDir, "server.url"))
-		s.url = strings.TrimSpace(string(b))
-		return err == nil && s.url != ""
-	})
-	if err != nil {
-		s.stop()
-		return nil, fmt.Errorf("the server wrote no URL: %w", err)
-	}
-	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
-	if err != nil {
-		s.stop()
-		return nil, err
-	}
-	if s.client, err = client.New(s.url, strings.TrimSpace(string(tok))); err != nil {
-		s.stop()
-		return nil, err
-	}
-	return s, nil
-}
-
-// stop ends the server gracefully, or kills it after 15s.
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		_ = s.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
-}
-
 // appDoc is a blue-green App running hello.
 func appDoc(bins binaries, name, listen, strategy string) []byte {
 	return fmt.Appendf(nil, `apiVersion: sluice.dev/v1
@@ -160,7 +106,7 @@ spec:
 func waitApp(ctx context.Context, s *server, app string, within time.Duration, cond func(apiv1.AppStatus) bool) error {
 	var last apiv1.AppStatus
 	err := poll(ctx, within, 5*time.Millisecond, func() bool {
-		st, err := s.client.AppStatus(ctx, app)
+		st, err := s.Client.AppStatus(ctx, app)
 		last = st
 		return err == nil && cond(st)
 	})
@@ -231,3 +177,12 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // errStopped means the benchmark was interrupted.
 var errStopped = errors.New("stopped")
+
+// server is a running sluice server.
+type server = benchkit.Server
+
+// startServer starts sluice on a free port with its state in dataDir and
+// returns once it wrote its URL.
+func startServer(ctx context.Context, bins binaries, dataDir string) (*server, error) {
+	return benchkit.StartServer(ctx, bins.sluice, dataDir, "--log-level", "warn")
+}

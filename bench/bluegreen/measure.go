@@ -26,9 +26,9 @@ func measureReady(ctx context.Context, bins binaries, dir string, rounds int) ([
 		if err != nil {
 			return nil, err
 		}
-		err = poll(ctx, 10*time.Second, time.Millisecond, func() bool { return readyOnce(ctx, s.url+"/readyz") })
+		err = poll(ctx, 10*time.Second, time.Millisecond, func() bool { return readyOnce(ctx, s.URL+"/readyz") })
 		elapsed := time.Since(start)
-		s.stop()
+		s.Stop()
 		if err != nil {
 			return nil, fmt.Errorf("/readyz: %w", err)
 		}
@@ -50,13 +50,13 @@ func measureIdle(ctx context.Context, bins binaries, dir string, n int, idle tim
 	if err != nil {
 		return memory{}, err
 	}
-	defer s.stop()
+	defer s.Stop()
 	for i := range n {
 		addr, err := freeAddr()
 		if err != nil {
 			return memory{}, err
 		}
-		if _, err := s.client.Apply(ctx, appDoc(bins, fmt.Sprintf("app-%d", i), addr, "autoPromote: true")); err != nil {
+		if _, err := s.Client.Apply(ctx, appDoc(bins, fmt.Sprintf("app-%d", i), addr, "autoPromote: true")); err != nil {
 			return memory{}, err
 		}
 	}
@@ -72,7 +72,7 @@ func measureIdle(ctx context.Context, bins binaries, dir string, n int, idle tim
 		return memory{}, errStopped
 	case <-time.After(idle):
 	}
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	var m memory
 	if m.sluice, err = rss(pid); err != nil {
 		return m, err
@@ -132,12 +132,12 @@ func measureSwitch(ctx context.Context, bins binaries, dir string, rounds int) (
 	if err != nil {
 		return nil, nil, err
 	}
-	defer s.stop()
+	defer s.Stop()
 	listen, err := freeAddr()
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.client.Apply(ctx, appDoc(bins, "switch", listen, "autoPromote: false, scaleDownDelay: 1h")); err != nil {
+	if _, err := s.Client.Apply(ctx, appDoc(bins, "switch", listen, "autoPromote: false, scaleDownDelay: 1h")); err != nil {
 		return nil, nil, err
 	}
 	if err := waitApp(ctx, s, "switch", 60*time.Second, func(st apiv1.AppStatus) bool { return st.StableRevision == 1 }); err != nil {
@@ -148,7 +148,7 @@ func measureSwitch(ctx context.Context, bins binaries, dir string, rounds int) (
 	timeTo := func(version, action string) (time.Duration, error) {
 		seen := w.expect(version)
 		start := time.Now()
-		if _, err := s.client.Rollout(ctx, "switch", action); err != nil {
+		if _, err := s.Client.Rollout(ctx, "switch", action); err != nil {
 			return 0, err
 		}
 		select {
@@ -162,7 +162,7 @@ func measureSwitch(ctx context.Context, bins binaries, dir string, rounds int) (
 	}
 	for i := range rounds {
 		version := fmt.Sprintf("v%d", i+2)
-		res, err := s.client.Deploy(ctx, "switch", apiv1.DeployRequest{Env: map[string]string{"VERSION": version}})
+		res, err := s.Client.Deploy(ctx, "switch", apiv1.DeployRequest{Env: map[string]string{"VERSION": version}})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sluice.dev/sluice/bench/internal/benchkit"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,7 +65,7 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	fmt.Printf("sluice canary benchmark, %s: %d req/s, candidate ERROR_RATE=0.3, analysis every 1s over 10s, minRequests 10\n\n",
 		time.Now().UTC().Format(time.RFC3339), c.rate)
 	fmt.Printf("%-7s %-6s %-10s %-10s %-11s %-9s %-12s %s\n", "weight", "round", "detection", "cand reqs", "cand fails", "all reqs", "fail share", "of 1 min")
@@ -98,11 +99,11 @@ func measure(ctx context.Context, srv *server, hello, app string, weight float64
 			return res, err
 		}
 		srv.listens[app], listen = addr, addr
-		if _, err := srv.client.Apply(ctx, appDoc(app, listen, hello, weight)); err != nil {
+		if _, err := srv.Client.Apply(ctx, appDoc(app, listen, hello, weight)); err != nil {
 			return res, fmt.Errorf("apply: %w", err)
 		}
 	}
-	if err := waitApp(ctx, srv.client, app, 30*time.Second, func(st apiv1.AppStatus) bool {
+	if err := waitApp(ctx, srv.Client, app, 30*time.Second, func(st apiv1.AppStatus) bool {
 		return st.CandidateRevision == 0 && st.StableRevision != 0 && len(st.Revisions) > 0 && st.Revisions[0].Ready > 0
 	}); err != nil {
 		return res, err
@@ -110,12 +111,12 @@ func measure(ctx context.Context, srv *server, hello, app string, weight float64
 	l := startLoad(ctx, listen, rate)
 	time.Sleep(time.Second) // a second of stable-only traffic for the window
 	version := fmt.Sprintf("bad-%d", round+1)
-	dep, err := srv.client.Deploy(ctx, app, apiv1.DeployRequest{Env: map[string]string{"VERSION": version, "ERROR_RATE": "0.3"}, Version: version})
+	dep, err := srv.Client.Deploy(ctx, app, apiv1.DeployRequest{Env: map[string]string{"VERSION": version, "ERROR_RATE": "0.3"}, Version: version})
 	if err != nil {
 		l.stop()
 		return res, err
 	}
-	err = waitApp(ctx, srv.client, app, 60*time.Second, func(st apiv1.AppStatus) bool {
+	err = waitApp(ctx, srv.Client, app, 60*time.Second, func(st apiv1.AppStatus) bool {
 		return st.Phase == apiv1.PhaseAborted && st.CandidateRevision == 0 && st.RejectedRevision >= dep.Revision
 	})
 	time.Sleep(time.Second) // let requests in flight finish and show there are no more
@@ -190,61 +191,6 @@ spec:
 `, app, listen, hello, weight)
 }
 
-// server is a running sluice server.
-type server struct {
-	cmd     *exec.Cmd
-	client  *client.Client
-	listens map[string]string // app → its listen address
-}
-
-// startServer starts sluice on a free port with its state in dataDir.
-func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
-	cmd := exec.Command(bin, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn", "--log-format", "json")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, listens: map[string]string{}}
-	var url string
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(dataDir, "server.url"))
-		if url = strings.TrimSpace(string(b)); err == nil && url != "" {
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.stop()
-			return nil, fmt.Errorf("the server wrote no URL")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
-	if err == nil {
-		s.client, err = client.New(url, strings.TrimSpace(string(tok)))
-	}
-	if err != nil {
-		s.stop()
-		return nil, err
-	}
-	return s, nil
-}
-
-// stop ends the server gracefully, or kills it after 15s.
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		_ = s.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
-}
-
 // waitApp polls an app's status until cond holds.
 func waitApp(ctx context.Context, c *client.Client, app string, within time.Duration, cond func(apiv1.AppStatus) bool) error {
 	deadline := time.Now().Add(within)
@@ -271,4 +217,19 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// server is a running sluice server and the listen addresses of its apps.
+type server struct {
+	*benchkit.Server
+	listens map[string]string // app → its listen address
+}
+
+// startServer starts sluice on a free port with its state in dataDir.
+func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
+	s, err := benchkit.StartServer(ctx, bin, dataDir, "--log-level", "warn")
+	if err != nil {
+		return nil, err
+	}
+	return &server{Server: s, listens: map[string]string{}}, nil
 }

@@ -28,10 +28,10 @@ func evaluation(ctx context.Context, c config, srv *server, key string) error {
 		{"single (new-checkout, a targeting rule)", "/ofrep/v1/evaluate/flags/new-checkout"},
 		{"bulk (all 4 flags)", "/ofrep/v1/evaluate/flags"},
 	} {
-		if _, _, err := load(ctx, c.conns, time.Second, srv.url+run.path, key); err != nil {
+		if _, _, err := load(ctx, c.conns, time.Second, srv.URL+run.path, key); err != nil {
 			return err
 		}
-		n, lat, err := load(ctx, c.conns, c.duration, srv.url+run.path, key)
+		n, lat, err := load(ctx, c.conns, c.duration, srv.URL+run.path, key)
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func largeDoc(n int, first string) []byte {
 // (its event stream announces the new version).
 func largeSet(ctx context.Context, c config, srv *server) error {
 	docs := [][]byte{largeDoc(c.flags, "on"), largeDoc(c.flags, "off")}
-	if _, err := srv.api.Apply(ctx, docs[1]); err != nil {
+	if _, err := srv.Client.Apply(ctx, docs[1]); err != nil {
 		return err
 	}
 	key, err := srv.cli(ctx, "tokens", "create", "--name", "bench-large", "--role", "sdk", "--env", "large")
@@ -147,7 +147,7 @@ func largeSet(ctx context.Context, c config, srv *server) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.url+uri, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+uri, nil)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func largeSet(ctx context.Context, c config, srv *server) error {
 	var answered, served []time.Duration
 	for i := range c.rounds {
 		start := time.Now()
-		res, err := srv.api.Apply(ctx, docs[i%2])
+		res, err := srv.Client.Apply(ctx, docs[i%2])
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,11 +10,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"sluice.dev/sluice/bench/internal/benchkit"
 	"strings"
 	"syscall"
 	"time"
-
-	"sluice.dev/sluice/pkg/client"
 )
 
 // config holds the command line.
@@ -70,10 +68,10 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	fmt.Printf("sluice server at %s (log level %s), GOMAXPROCS of this driver %d\n\n", srv.url, c.logLevel, runtimeProcs())
+	defer srv.Stop()
+	fmt.Printf("sluice server at %s (log level %s), GOMAXPROCS of this driver %d\n\n", srv.URL, c.logLevel, runtimeProcs())
 
-	if _, err := srv.api.Apply(ctx, []byte(benchFlagSet)); err != nil {
+	if _, err := srv.Client.Apply(ctx, []byte(benchFlagSet)); err != nil {
 		return fmt.Errorf("apply the bench FlagSet: %w", err)
 	}
 	key, err := srv.cli(ctx, "tokens", "create", "--name", "bench", "--role", "sdk", "--env", "production")
@@ -93,73 +91,27 @@ func run(ctx context.Context, c config) error {
 }
 
 // server is a running `sluice server`.
-type server struct {
-	bin, dataDir, url, token string
-	cmd                      *exec.Cmd
-	api                      *client.Client
-}
+type server struct{ *benchkit.Server }
 
 // startServer runs sluice server on a free port and waits for its URL.
 func startServer(ctx context.Context, bin, dataDir, logLevel string) (*server, error) {
-	s := &server{bin: bin, dataDir: dataDir}
-	s.cmd = exec.CommandContext(ctx, bin, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir,
-		"--log-format", "json", "--log-level", logLevel)
-	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(dataDir, "server.url"))
-		if err == nil && len(b) > 0 {
-			s.url = strings.TrimSpace(string(b))
-			break
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, errors.New("the server did not start within 30s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	s, err := benchkit.StartServer(ctx, bin, dataDir, "--log-level", logLevel)
 	if err != nil {
-		s.stop()
 		return nil, err
 	}
-	s.token = strings.TrimSpace(string(tok))
-	if s.api, err = client.New(s.url, s.token); err != nil {
-		s.stop()
-		return nil, err
-	}
-	return s, nil
+	return &server{s}, nil
 }
 
 // cli runs the sluice CLI against the server and returns its output.
 func (s *server) cli(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, s.bin, args...)
-	cmd.Env = append(os.Environ(), "SLUICE_DATA_DIR="+s.dataDir, "SLUICE_SERVER=", "SLUICE_TOKEN=")
+	cmd := exec.CommandContext(ctx, s.Bin, args...)
+	cmd.Env = append(os.Environ(), "SLUICE_DATA_DIR="+s.DataDir, "SLUICE_SERVER=", "SLUICE_TOKEN=")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("sluice %v: %w", args, err)
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// stop ends the server gracefully.
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		_ = s.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
 }
 
 // percentiles sorts d and returns its p50, p99 and maximum.

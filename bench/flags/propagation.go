@@ -46,7 +46,7 @@ spec:
 // colorSpec is the bench FlagSet's spec with banner-color's default set to
 // color, as JSON.
 func colorSpec(ctx context.Context, srv *server, color string) (json.RawMessage, int64, error) {
-	obj, err := srv.api.Get(ctx, "flagsets", "production")
+	obj, err := srv.Client.Get(ctx, "flagsets", "production")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -84,7 +84,7 @@ func propagation(ctx context.Context, c config, srv *server, key string) error {
 		transport.CloseIdleConnections()
 	}()
 	for range c.subscribers {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.url+uri, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+uri, nil)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func propagation(ctx context.Context, c config, srv *server, key string) error {
 			return err
 		}
 		start := time.Now()
-		res, err := srv.api.PutFlagSet(ctx, "production", spec, rv, nil)
+		res, err := srv.Client.PutFlagSet(ctx, "production", spec, rv, nil)
 		if err != nil {
 			return fmt.Errorf("change %d: %w", i, err)
 		}
@@ -161,7 +161,7 @@ func propagation(ctx context.Context, c config, srv *server, key string) error {
 // streamURI asks for a bulk evaluation and returns the event stream it
 // advertises.
 func streamURI(ctx context.Context, srv *server, key string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.url+"/ofrep/v1/evaluate/flags", strings.NewReader(`{"context":{}}`))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/ofrep/v1/evaluate/flags", strings.NewReader(`{"context":{}}`))
 	if err != nil {
 		return "", err
 	}
