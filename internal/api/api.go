@@ -64,7 +64,7 @@ type Options struct {
 	// MetricsHandler, when set, serves /metrics (no token needed, so that
 	// scrapers need no secret; it exposes no secrets).
 	MetricsHandler http.Handler
-	// TracerProvider makes request spans; nil: no tracing.
+	// TracerProvider makes request spans; nil: no tracing, at no cost.
 	TracerProvider trace.TracerProvider
 	// Propagator reads callers' trace context; nil: W3C trace context.
 	Propagator propagation.TextMapPropagator

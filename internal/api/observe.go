@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // apiMetrics are the API's own Prometheus series. Routes are the mux's
@@ -51,11 +50,12 @@ func requestAttrs(r *http.Request) []any {
 	return attrs
 }
 
-// tracing returns the configured provider and propagator, or no-ops.
+// tracing returns the configured tracer and propagator; the tracer is nil
+// when tracing is off, so that requests skip it entirely.
 func (a *API) tracing() (trace.Tracer, propagation.TextMapPropagator) {
 	tp, prop := a.opts.TracerProvider, a.opts.Propagator
 	if tp == nil {
-		tp = noop.NewTracerProvider()
+		return nil, nil
 	}
 	if prop == nil {
 		prop = propagation.TraceContext{}
@@ -69,12 +69,15 @@ func (a *API) observe(next http.Handler) http.Handler {
 	tracer, prop := a.tracing()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
-				attribute.String("sluice.request_id", requestID(r))))
-		defer span.End()
-		r = r.WithContext(ctx)
+		var span trace.Span
+		if tracer != nil {
+			ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx, span = tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+					attribute.String("sluice.request_id", requestID(r))))
+			defer span.End()
+			r = r.WithContext(ctx)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 
@@ -86,10 +89,12 @@ func (a *API) observe(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		span.SetName(route)
-		span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status))
-		if status >= 500 {
-			span.SetStatus(codes.Error, http.StatusText(status))
+		if span != nil {
+			span.SetName(route)
+			span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
 		}
 		elapsed := time.Since(start)
 		if m := a.metrics; m != nil {
@@ -107,7 +112,7 @@ func (a *API) observe(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/ofrep/") && status < 400 {
 			level = slog.LevelDebug
 		}
-		a.log.Log(ctx, level, "request", append(requestAttrs(r), "method", r.Method, "path", r.URL.Path,
+		a.log.Log(r.Context(), level, "request", append(requestAttrs(r), "method", r.Method, "path", r.URL.Path,
 			"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000)...)
 	})
 }

@@ -3,10 +3,7 @@ package server
 import (
 	"log/slog"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"sluice.dev/sluice/internal/proxy"
-	"sluice.dev/sluice/internal/telemetry"
 )
 
 // accessLogger returns the proxy's access log hook: one line per proxied
@@ -27,13 +24,4 @@ func accessLogger(on bool, log *slog.Logger) func(proxy.AccessRecord) {
 		}
 		access.Info("access", attrs...)
 	}
-}
-
-// tracingProvider is the provider the proxy traces with: none when
-// tracing is off, so that the proxy skips tracing entirely.
-func tracingProvider(t *telemetry.Tracing) trace.TracerProvider {
-	if !t.Enabled {
-		return nil
-	}
-	return t.Provider
 }

@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	reg.MustRegister(newRolloutCollector(res, log))
 	counters := newEventCounters(res, reg, log)
 	rollouts, err := newRolloutServer(res, newMeasurementCounter(st, reg), cfg.DataDir, reg, log, secretSvc, proxy.Options{
-		TracerProvider: tracingProvider(tracing), Propagator: tracing.Propagator, AccessLog: accessLogger(cfg.AccessLog, log),
+		TracerProvider: tracing.Active(), Propagator: tracing.Propagator, AccessLog: accessLogger(cfg.AccessLog, log),
 	})
 	if err != nil {
 		return err
@@ -99,7 +99,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 
 		Metrics:        reg,
 		MetricsHandler: telemetry.MetricsHandler(reg),
-		TracerProvider: tracing.Provider,
+		TracerProvider: tracing.Active(),
 		Propagator:     tracing.Propagator,
 
 		Flags: flagSrv.feed,

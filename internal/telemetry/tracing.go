@@ -31,6 +31,15 @@ type Tracing struct {
 	shutdown func(context.Context) error
 }
 
+// Active returns the provider when tracing is on and nil when it is off,
+// for parts that skip tracing entirely without one.
+func (t *Tracing) Active() trace.TracerProvider {
+	if !t.Enabled {
+		return nil
+	}
+	return t.Provider
+}
+
 // Shutdown flushes and stops the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	if t.shutdown == nil {
