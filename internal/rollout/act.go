@@ -26,10 +26,33 @@ const drainSlack = 5 * time.Second
 // App names are DNS labels, so it never clashes with an app.
 func PreviewApp(app string) string { return app + "/preview" }
 
-// act carries out a decision for one app: it runs the wanted revisions,
-// routes traffic, stops the rest, and points the health checks at the
-// instances that matter, and takes the analysis measurements that are due.
-// It returns when the next measurement is due (zero: none).
+// route gives the proxy a decision's route tables. It runs before the
+// decision's status is stored, so a status that says a revision serves (or
+// that a rollout was aborted) is never ahead of the traffic: a client that
+// sees "promoted" and calls the app gets the new revision. A plan whose
+// status then fails to store is planned again at once from what is stored,
+// and its tables replace these.
+func (c *Controller) route(ctx context.Context, name string, a *appState, sp spec.App, d Decision) {
+	for _, act := range d.Actions {
+		x, ok := act.(SetRoutes)
+		if !ok {
+			continue
+		}
+		drain := drainTimeout(sp)
+		main, err := c.withTLS(tableSpec(name, x.Main, drain), sp.TLS)
+		if err != nil {
+			c.routeFailed(name, a, main.Listen, err) // the last table stays
+		} else {
+			c.applyTable(ctx, name, a, &a.main, main)
+		}
+		c.applyTable(ctx, PreviewApp(name), a, &a.preview, tableSpec(PreviewApp(name), x.Preview, drain))
+	}
+}
+
+// act carries out the rest of a decision for one app once its status is
+// stored: it runs the wanted revisions, stops the rest, points the health
+// checks at the instances that matter, and takes the analysis measurements
+// that are due. It returns when the next measurement is due (zero: none).
 func (c *Controller) act(ctx context.Context, name string, a *appState, sp spec.App, d Decision, insts []runtime.Instance) time.Time {
 	wanted := map[int]bool{}
 	var next time.Time
@@ -38,15 +61,6 @@ func (c *Controller) act(ctx context.Context, name string, a *appState, sp spec.
 		case Ensure:
 			wanted[x.Revision] = true
 			c.ensure(ctx, name, a, x)
-		case SetRoutes:
-			drain := drainTimeout(sp)
-			main, err := c.withTLS(tableSpec(name, x.Main, drain), sp.TLS)
-			if err != nil {
-				c.routeFailed(name, a, main.Listen, err) // the last table stays
-			} else {
-				c.applyTable(ctx, name, a, &a.main, main)
-			}
-			c.applyTable(ctx, PreviewApp(name), a, &a.preview, tableSpec(PreviewApp(name), x.Preview, drain))
 		case Stop:
 			c.stopRevision(ctx, name, x.Revision, insts, drainTimeout(sp))
 		case Analyze:

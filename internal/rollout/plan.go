@@ -91,8 +91,9 @@ type Decision struct {
 	Status apiv1.AppStatus
 	// Events are recorded with the status, in the same transaction.
 	Events []Event
-	// Actions are carried out after the status is persisted, in order:
-	// Ensure first, then SetRoutes, then Stop.
+	// Actions: SetRoutes is carried out before the status is persisted (so
+	// the stored status is never ahead of the traffic), the rest after it,
+	// in order: Ensure first, then Stop.
 	Actions []Action
 	// WakeAt is when a timed transition (a deadline, the end of a pause, a
 	// scale-down) is due; zero when none is pending.

@@ -48,8 +48,9 @@ func (c *Controller) app(name string) *appState {
 	return a
 }
 
-// reconcile observes one app, plans, persists the plan's status (only if
-// the app is still at the version read), and acts. It returns when the
+// reconcile observes one app, plans, routes traffic as planned, persists
+// the plan's status (only if the app is still at the version read), and
+// acts. It returns when the
 // app's next timed transition is due.
 func (c *Controller) reconcile(ctx context.Context, o store.Object) (time.Time, error) {
 	a := c.app(o.Name)
@@ -80,6 +81,7 @@ func (c *Controller) reconcile(ctx context.Context, o store.Object) (time.Time, 
 	if span != nil {
 		defer span.End()
 	}
+	c.route(ctx, o.Name, a, sp, d)
 	if err := c.persist(ctx, o, st, d); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			c.wake() // changed meanwhile: plan again from what is stored
