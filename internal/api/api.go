@@ -91,6 +91,9 @@ type Options struct {
 	// Measurements lists analysis measurements for
 	// GET /api/v1/apps/{name}/measurements; nil: that route answers 404.
 	Measurements MeasurementLister
+	// Traffic reads the proxy's per-revision measurements for
+	// GET /api/v1/apps/{name}/traffic; nil: that route answers 404.
+	Traffic TrafficReader
 }
 
 // Route is one path of the API with the permission it needs.

@@ -62,5 +62,5 @@ func (a *API) whoami(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusUnauthorized, "missing, unknown or expired token", nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"name": id.Name, "role": string(id.Role), "env": id.Env})
+	writeJSON(w, http.StatusOK, apiv1.Identity{Name: id.Name, Role: string(id.Role), Env: id.Env})
 }

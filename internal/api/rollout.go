@@ -22,6 +22,7 @@ func (a *API) rolloutRoutes() []Route {
 		{"POST /api/v1/apps/{name}/deploy", auth.PermWrite, h(a.deploy)},
 		{"GET /api/v1/apps/{name}/logs", auth.PermRead, h(a.logs)},
 		{"GET /api/v1/apps/{name}/measurements", auth.PermRead, h(a.measurements)},
+		{"GET /api/v1/apps/{name}/traffic", auth.PermRead, h(a.traffic)},
 	}
 }
 

@@ -20,6 +20,7 @@ type app struct {
 	instances map[string]*instance      // routed and draining, by ID
 	revisions map[string]*revisionState // by revision name
 	ln        *listener                 // current listener
+	redirect  *listener                 // HTTP→HTTPS redirect listener, or nil
 }
 
 // revisionState is what the proxy keeps about a revision across tables.

@@ -27,4 +27,9 @@
 // Prometheus metrics through an injected registerer. Instances that leave a
 // table are drained: their in-flight requests finish, and long-lived streams
 // are closed when the table's drain timeout passes ([Server.Drain]).
+//
+// A table with TLS serves its listener over HTTPS; with RedirectHTTP as
+// well, the proxy opens a second, plain HTTP listener for the app that
+// answers every request with a redirect to the HTTPS one
+// ([RedirectHandler]) and follows the tables like the main listener.
 package proxy

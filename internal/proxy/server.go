@@ -36,7 +36,7 @@ type listener struct {
 	addr string // the listen address as the table gave it
 	ln   net.Listener
 	hs   *http.Server
-	tls  *tlsListener // ln, which speaks TLS while it has a configuration
+	tls  *tlsListener // ln, which speaks TLS while it has a configuration; nil on a redirect listener
 }
 
 // New returns a Server with no apps. It fails only when the metrics cannot
@@ -58,12 +58,14 @@ func New(opts Options) (*Server, error) {
 }
 
 // Apply makes t the app's route table. The first table of an app, or one
-// with a new listen address, binds the address first; if that fails the
-// error matches ErrListen and the app keeps its previous table and
-// listener. Otherwise the swap is atomic: every request is routed by the
-// old table or by the new one, never a mix. Instances missing from t start
-// draining. Apply may be called before Run; listeners then start serving
-// when Run does.
+// with a new listen address, binds the address first, and so does a table
+// that asks for a new redirect listener (TLS with RedirectHTTP); if a bind
+// fails the error matches ErrListen and the app keeps its previous table
+// and listeners. Otherwise the swap is atomic: every request is routed by
+// the old table or by the new one, never a mix. Instances missing from t
+// start draining; a listener the table no longer names stops accepting and
+// its open requests get the drain timeout. Apply may be called before Run;
+// listeners then start serving when Run does.
 func (s *Server) Apply(t *Table) error {
 	if t == nil {
 		return fmt.Errorf("apply: %w: nil table", ErrInvalidTable)
@@ -77,29 +79,54 @@ func (s *Server) Apply(t *Table) error {
 	if a == nil {
 		a = newApp(s, t.App())
 	}
-	if a.ln != nil && a.ln.addr == t.Listen() {
-		a.ln.tls.config.Store(t.spec.TLS)
-		a.apply(t, s.now())
-		return nil
-	}
-	l, err := s.bind(a, t.Listen())
+	main, redirect, err := s.bindFor(a, t)
 	if err != nil {
 		return err
 	}
-	l.tls.config.Store(t.spec.TLS)
-	old := a.ln
+	main.tls.config.Store(t.spec.TLS)
+	oldMain, oldRedirect := a.ln, a.redirect
 	a.mu.Lock()
-	a.ln = l
+	a.ln, a.redirect = main, redirect
 	a.mu.Unlock()
 	a.apply(t, s.now())
 	s.apps[t.App()] = a
-	if s.running {
-		s.serve(l)
-	}
-	if old != nil {
-		s.retire(old, t.DrainTimeout())
+	for _, pair := range [][2]*listener{{oldMain, main}, {oldRedirect, redirect}} {
+		old, cur := pair[0], pair[1]
+		if old == cur {
+			continue
+		}
+		if cur != nil && s.running {
+			s.serve(cur)
+		}
+		if old != nil {
+			s.retire(old, t.DrainTimeout())
+		}
 	}
 	return nil
+}
+
+// bindFor returns the listeners app a needs for t: its current ones where
+// their addresses stay, new ones bound where they change. On an error
+// nothing newly bound stays open.
+func (s *Server) bindFor(a *app, t *Table) (main, redirect *listener, err error) {
+	main, redirect = a.ln, a.redirect
+	if main == nil || main.addr != t.Listen() {
+		if main, err = s.bind(a, t.Listen()); err != nil {
+			return nil, nil, err
+		}
+	}
+	switch want := t.redirectHTTP(); {
+	case want == "":
+		redirect = nil
+	case redirect == nil || redirect.addr != want:
+		if redirect, err = s.bindRedirect(a, want); err != nil {
+			if main != a.ln {
+				_ = main.ln.Close()
+			}
+			return nil, nil, err
+		}
+	}
+	return main, redirect, nil
 }
 
 // bind listens on addr for app a.
@@ -181,8 +208,14 @@ func (s *Server) stopApp(ctx context.Context, a *app) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	a.mu.Lock()
-	l := a.ln
+	l, redirect := a.ln, a.redirect
 	a.mu.Unlock()
+	if redirect != nil {
+		if err := redirect.hs.Shutdown(ctx); err != nil {
+			_ = redirect.hs.Close()
+		}
+		_ = redirect.ln.Close() // in case it was never served
+	}
 	insts := a.drainAll(s.now(), timeout)
 	err := l.hs.Shutdown(ctx)
 	_ = l.ln.Close() // in case it was never served
@@ -211,6 +244,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.running = true
 	for _, a := range s.apps {
 		s.serve(a.ln)
+		if a.redirect != nil {
+			s.serve(a.redirect)
+		}
 	}
 	s.mu.Unlock()
 
@@ -238,16 +274,31 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// Addr returns the address app's listener is bound to, useful when its
-// table asked for port 0.
-func (s *Server) Addr(app string) (net.Addr, error) {
-	a, err := s.app(app)
+// Addr returns the address the listener of app name is bound to, useful
+// when its table asked for port 0.
+func (s *Server) Addr(name string) (net.Addr, error) {
+	return s.addrOf(name, func(a *app) *listener { return a.ln })
+}
+
+// RedirectAddr returns the address of the HTTP→HTTPS redirect listener of
+// app name, or nil when its table asks for none.
+func (s *Server) RedirectAddr(name string) (net.Addr, error) {
+	return s.addrOf(name, func(a *app) *listener { return a.redirect })
+}
+
+// addrOf returns the bound address of one of app's listeners, nil when it
+// has none.
+func (s *Server) addrOf(name string, which func(*app) *listener) (net.Addr, error) {
+	a, err := s.app(name)
 	if err != nil {
 		return nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.ln.ln.Addr(), nil
+	if l := which(a); l != nil {
+		return l.ln.Addr(), nil
+	}
+	return nil, nil
 }
 
 // Table returns the app's current route table.

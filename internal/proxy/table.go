@@ -136,6 +136,14 @@ type TableSpec struct {
 	// TLS setting for the same address applies to new connections; open
 	// ones keep theirs. Nil: plain HTTP.
 	TLS *tls.Config
+	// RedirectHTTP, with TLS, is a second address (host:port; port 0
+	// picks one) where the proxy answers every plain HTTP request with a
+	// 308 redirect to the same host, path and query on the HTTPS port of
+	// Listen (see [RedirectHandler]); nothing there reaches an instance.
+	// The listener follows the tables: bound when a table names it, moved
+	// when the address changes, closed when a table drops it or TLS, and
+	// with the app. Empty: none.
+	RedirectHTTP string
 }
 
 // Table is an app's immutable route table. Build it with [NewTable] and hand
@@ -194,6 +202,9 @@ func (t *Table) Listen() string { return t.spec.Listen }
 // Weight returns the candidate's share in basis points.
 func (t *Table) Weight() int { return t.spec.Weight }
 
+// redirectHTTP returns the address of the app's redirect listener, or "".
+func (t *Table) redirectHTTP() string { return t.spec.RedirectHTTP }
+
 // DrainTimeout returns how long instances that leave this table may drain.
 func (t *Table) DrainTimeout() time.Duration { return t.spec.DrainTimeout }
 
@@ -245,6 +256,7 @@ func validate(s *TableSpec) []error {
 	if err := checkAddr(s.Listen, true); err != nil {
 		bad("listen", "%v", err)
 	}
+	checkRedirect(s, bad)
 	ids := map[string]string{}
 	checkRevision(&s.Stable, "stable", ids, bad)
 	if s.Candidate != nil {
@@ -284,6 +296,22 @@ func validate(s *TableSpec) []error {
 		bad("drainTimeout", "must not be negative")
 	}
 	return errs
+}
+
+// checkRedirect accepts a redirect listener only beside TLS, on an address
+// of its own.
+func checkRedirect(s *TableSpec, bad func(string, string, ...any)) {
+	if s.RedirectHTTP == "" {
+		return
+	}
+	switch err := checkAddr(s.RedirectHTTP, true); {
+	case err != nil:
+		bad("redirectHTTP", "%v", err)
+	case s.TLS == nil:
+		bad("redirectHTTP", "needs TLS: it redirects to the HTTPS listener")
+	case s.RedirectHTTP == s.Listen && !strings.HasSuffix(s.Listen, ":0"):
+		bad("redirectHTTP", "must differ from listen")
+	}
 }
 
 func checkRevision(r *Revision, field string, ids map[string]string, bad func(string, string, ...any)) {

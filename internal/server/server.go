@@ -96,6 +96,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		Logs:      rollouts.process.Logs(),
 
 		Measurements: storeMeasurements{st},
+		Traffic:      proxyTraffic{rollouts.proxy},
 
 		Metrics:        reg,
 		MetricsHandler: telemetry.MetricsHandler(reg),

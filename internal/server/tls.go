@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"sluice.dev/sluice/internal/proxy"
 )
 
 // certCheckEvery bounds how often a handshake looks at the certificate
@@ -152,32 +154,11 @@ func (c *AppTLSConfigs) For(certFile, keyFile string) (*tls.Config, error) {
 	return conf, nil
 }
 
-// RedirectHandler answers every request with a permanent redirect (308,
-// which keeps the method and body) to the same host and path over HTTPS on
-// httpsPort ("443" is left out of the URL).
-func RedirectHandler(httpsPort string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if host == "" {
-			http.Error(w, "a Host header is required", http.StatusBadRequest)
-			return
-		}
-		if httpsPort != "443" {
-			host = net.JoinHostPort(host, httpsPort)
-		} else if net.ParseIP(host) != nil && net.ParseIP(host).To4() == nil {
-			host = "[" + host + "]"
-		}
-		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
-	})
-}
-
-// newRedirectServer serves RedirectHandler with the API's limits.
+// newRedirectServer serves proxy.RedirectHandler, which apps' redirect
+// listeners serve too, with the API's limits.
 func newRedirectServer(httpsPort string, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler: RedirectHandler(httpsPort), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		Handler: proxy.RedirectHandler(httpsPort), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -13,7 +13,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -185,34 +184,6 @@ func TestCertReloaderRefusesBadFiles(t *testing.T) {
 	writeCert(t, filepath.Join(dir, "c2"), other, "y")
 	if _, err := NewCertReloader(certFile, other, time.Now, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("a key that does not match the certificate was accepted")
-	}
-}
-
-func TestRedirectHandler(t *testing.T) {
-	cases := []struct {
-		port, method, target, host, want string
-	}{
-		{"8443", "GET", "/api/v1/apps?x=1", "example.com", "https://example.com:8443/api/v1/apps?x=1"},
-		{"8443", "POST", "/api/v1/apply", "example.com:80", "https://example.com:8443/api/v1/apply"},
-		{"443", "GET", "/", "example.com:8080", "https://example.com/"},
-		{"443", "GET", "/a", "[::1]:80", "https://[::1]/a"},
-		{"7443", "GET", "/a", "[::1]:80", "https://[::1]:7443/a"},
-	}
-	for _, c := range cases {
-		r := httptest.NewRequest(c.method, c.target, nil)
-		r.Host = c.host
-		w := httptest.NewRecorder()
-		RedirectHandler(c.port).ServeHTTP(w, r)
-		if w.Code != http.StatusPermanentRedirect || w.Header().Get("Location") != c.want {
-			t.Errorf("%s %s (Host %s): %d %q, want 308 %q", c.method, c.target, c.host, w.Code, w.Header().Get("Location"), c.want)
-		}
-	}
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Host = ""
-	w := httptest.NewRecorder()
-	RedirectHandler("443").ServeHTTP(w, r)
-	if w.Code != http.StatusBadRequest {
-		t.Errorf("no Host: %d", w.Code)
 	}
 }
 

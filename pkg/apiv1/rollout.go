@@ -327,3 +327,38 @@ type StoredMeasurement struct {
 type MeasurementList struct {
 	Items []StoredMeasurement `json:"items"`
 }
+
+// AppTraffic is what the proxy measured of an app's revisions over a
+// recent window: GET /api/v1/apps/{name}/traffic.
+type AppTraffic struct {
+	App string `json:"app"`
+	// WindowSeconds is the span the windowed fields cover.
+	WindowSeconds float64 `json:"windowSeconds"`
+	// Revisions are the app's revisions the proxy routes to, oldest first.
+	Revisions []RevisionTraffic `json:"revisions"`
+}
+
+// RevisionTraffic is one revision's requests as the proxy counted them.
+// An error is a 5xx answer, an unreachable instance or a response that
+// broke off; a 4xx is the client's and is not one. Rates and latencies are
+// 0 when the window holds no request.
+type RevisionTraffic struct {
+	Revision int `json:"revision"`
+	// Role is stable, candidate, previous or stopping.
+	Role string `json:"role"`
+	// Requests and Errors were completed in the window.
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
+	// RequestsPerSecond is Requests over the window.
+	RequestsPerSecond float64 `json:"requestsPerSecond"`
+	// ErrorRate is Errors/Requests, from 0 to 1.
+	ErrorRate float64 `json:"errorRate"`
+	// P50Seconds and P99Seconds are latency quantiles, from the request's
+	// arrival at the proxy to the end of its response.
+	P50Seconds float64 `json:"p50Seconds"`
+	P99Seconds float64 `json:"p99Seconds"`
+	// TotalRequests and TotalErrors count since the proxy first routed to
+	// the revision.
+	TotalRequests uint64 `json:"totalRequests"`
+	TotalErrors   uint64 `json:"totalErrors"`
+}

@@ -242,3 +242,12 @@ type FlagEvaluation struct {
 	// FlagSetVersion identifies the flag set the server evaluated.
 	FlagSetVersion string `json:"flagSetVersion"`
 }
+
+// Identity is the caller a token names: GET /api/v1/whoami.
+type Identity struct {
+	Name string `json:"name"`
+	// Role is admin, deployer, viewer or sdk.
+	Role string `json:"role"`
+	// Env is the one environment the token is scoped to; empty: all.
+	Env string `json:"env"`
+}

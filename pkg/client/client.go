@@ -210,3 +210,10 @@ func (c *Client) Status(ctx context.Context) (apiv1.ServerStatus, error) {
 	err := c.do(ctx, http.MethodGet, "/api/v1/status", nil, nil, "", &out)
 	return out, err
 }
+
+// Whoami returns the identity the client's token names.
+func (c *Client) Whoami(ctx context.Context) (apiv1.Identity, error) {
+	var out apiv1.Identity
+	err := c.do(ctx, http.MethodGet, "/api/v1/whoami", nil, nil, "", &out)
+	return out, err
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"sluice.dev/sluice/pkg/apiv1"
 )
@@ -112,4 +113,16 @@ func (c *Client) Measurements(ctx context.Context, app string, q MeasurementQuer
 	var out apiv1.MeasurementList
 	err := c.do(ctx, http.MethodGet, "/api/v1/apps/"+url.PathEscape(app)+"/measurements", v, nil, "", &out)
 	return out.Items, err
+}
+
+// Traffic returns what the proxy measured of each of an app's revisions
+// over the last window (zero: the server's default of one minute).
+func (c *Client) Traffic(ctx context.Context, app string, window time.Duration) (apiv1.AppTraffic, error) {
+	q := url.Values{}
+	if window > 0 {
+		q.Set("window", window.String())
+	}
+	var out apiv1.AppTraffic
+	err := c.do(ctx, http.MethodGet, "/api/v1/apps/"+url.PathEscape(app)+"/traffic", q, nil, "", &out)
+	return out, err
 }

@@ -113,6 +113,23 @@ func TestCanaryGoodCandidateWalksTheDefaultSteps(t *testing.T) {
 	}
 	samples := traffic.stop()
 	checkClean(t, samples)
+	// The proxy counted every request the load made, per revision (and
+	// those the load's workers broke off when it stopped, one each at most).
+	tr, err := s.client().Traffic(context.Background(), "shop", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total uint64
+	for _, rt := range tr.Revisions {
+		total += rt.TotalRequests
+		if rt.Requests == 0 || rt.RequestsPerSecond <= 0 || rt.P99Seconds <= 0 || rt.Errors != 0 {
+			t.Errorf("revision %d (%s) traffic %+v", rt.Revision, rt.Role, rt)
+		}
+	}
+	if len(tr.Revisions) != 2 || tr.Revisions[0].Role != apiv1.RolePrevious || tr.Revisions[1].Role != apiv1.RoleStable ||
+		total < uint64(len(samples)) || total > uint64(len(samples)+steadyLoad.keepAlive+steadyLoad.fresh) {
+		t.Errorf("traffic %+v: %d requests counted, the load made %d", tr, total, len(samples))
+	}
 	if strings.Trim(fmt.Sprint(seen), "[]") != "0 100 500 2500" && strings.Trim(fmt.Sprint(seen), "[]") != "100 500 2500" {
 		t.Errorf("weights %v, want 1 %% → 5 %% → 25 %%", seen)
 	}
