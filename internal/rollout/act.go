@@ -185,7 +185,8 @@ func (c *Controller) routeFailed(app string, a *appState, listen string, err err
 // way to load certificates.
 var errNoTLS = errors.New("spec.tls is set but this sluice serves no app over TLS")
 
-// withTLS serves a table over TLS when the app's spec.tls asks for it.
+// withTLS serves a table over TLS when the app's spec.tls asks for it,
+// with the plain HTTP redirect listener of spec.tls.redirectHTTP.
 func (c *Controller) withTLS(ts *proxy.TableSpec, t *spec.AppTLS) (*proxy.TableSpec, error) {
 	if ts == nil || t == nil {
 		return ts, nil
@@ -197,7 +198,7 @@ func (c *Controller) withTLS(ts *proxy.TableSpec, t *spec.AppTLS) (*proxy.TableS
 	if err != nil {
 		return ts, fmt.Errorf("spec.tls: %w", err)
 	}
-	ts.TLS = conf
+	ts.TLS, ts.RedirectHTTP = conf, t.RedirectHTTP
 	return ts, nil
 }
 

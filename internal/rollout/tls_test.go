@@ -24,8 +24,12 @@ func TestTablesCarryTheAppsTLS(t *testing.T) {
 		t.Fatalf("without spec.tls: %v, %v", got.TLS, err)
 	}
 	got, err := c.withTLS(ts, &spec.AppTLS{CertFile: "cert.pem", KeyFile: "key.pem"})
-	if err != nil || got.TLS != conf || asked != [2]string{"cert.pem", "key.pem"} {
-		t.Fatalf("with spec.tls: %v, %v, asked %v", got.TLS, err, asked)
+	if err != nil || got.TLS != conf || asked != [2]string{"cert.pem", "key.pem"} || got.RedirectHTTP != "" {
+		t.Fatalf("with spec.tls: %v, %q, %v, asked %v", got.TLS, got.RedirectHTTP, err, asked)
+	}
+	got, err = c.withTLS(&proxy.TableSpec{App: "web", Listen: "127.0.0.1:8443"}, &spec.AppTLS{CertFile: "cert.pem", KeyFile: "key.pem", RedirectHTTP: "127.0.0.1:8080"})
+	if err != nil || got.TLS != conf || got.RedirectHTTP != "127.0.0.1:8080" {
+		t.Fatalf("with spec.tls.redirectHTTP: %v, %q, %v", got.TLS, got.RedirectHTTP, err)
 	}
 	if _, err := c.withTLS(&proxy.TableSpec{}, &spec.AppTLS{CertFile: "missing.pem", KeyFile: "key.pem"}); err == nil {
 		t.Fatal("a pair that does not load is served")
