@@ -101,6 +101,18 @@ func strategyOf(a spec.App) strategy {
 	return s
 }
 
+// StepLabels describes, one line each, the steps a rollout of the app
+// takes under its strategy (defaults applied to sp): the list that
+// AppStatus.Step indexes.
+func StepLabels(sp spec.App) []string {
+	steps := strategyOf(sp).steps
+	out := make([]string, 0, len(steps))
+	for _, st := range steps {
+		out = append(out, st.label)
+	}
+	return out
+}
+
 // canaryOf returns the app's canary strategy, or nil.
 func canaryOf(a spec.App) *spec.CanaryStrategy {
 	if a.Strategy == nil {
