@@ -85,6 +85,11 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		return err
 	}
 	sdkKeys := newSDKKeyCache(tokens, time.Now)
+	late := &lateHandler{}
+	dashboard, err := dashboardRoutes(late, log, version.Version)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Options{
 		Resources: res,
 		Auth:      sdkKeys,
@@ -104,12 +109,14 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		Propagator:     tracing.Propagator,
 
 		Flags: flagSrv.feed,
-		Extra: flagSrv.routes(),
+		Extra: append(flagSrv.routes(), dashboard...),
 
 		Secrets:   secretSvc,
 		MasterKey: keyRotator,
 		Audit:     audit.New(st, time.Now),
 	})
+
+	late.h = handler
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
