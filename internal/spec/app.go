@@ -22,6 +22,14 @@ type App struct {
 	Strategy *Strategy `json:"strategy,omitempty"`
 	// TLS, when set, serves Listen over HTTPS. Default: plain HTTP.
 	TLS *AppTLS `json:"tls,omitempty"`
+	// RolloutOnSecretChange, when true, makes a new revision whenever a
+	// secret that the env refers to (valueFrom.secret) gets a new version
+	// or is removed, rolled out with the app's strategy like any other.
+	// Each revision then records the version of every secret it refers
+	// to, and its instances read exactly those versions. Default false:
+	// instances read the newest version when they start, and a changed
+	// secret reaches them at the next revision. Process runtime only.
+	RolloutOnSecretChange bool `json:"rolloutOnSecretChange,omitempty"`
 }
 
 // Runtime holds exactly one way of running instances.

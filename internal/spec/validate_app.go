@@ -45,6 +45,7 @@ func (a *App) Validate(base string) []FieldError {
 	a.HealthCheck.validate(&p, join(base, "healthCheck"))
 	a.Strategy.validate(&p, join(base, "strategy"), a.Listen)
 	a.TLS.validate(&p, join(base, "tls"), a.Listen, a.previewListen())
+	a.validateSecretRollout(&p, join(base, "rolloutOnSecretChange"))
 	return p.list
 }
 

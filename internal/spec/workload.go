@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 )
 
 // Workload is the part of an App that a revision freezes: what runs, with
@@ -14,6 +15,13 @@ type Workload struct {
 	Version string `json:"version,omitempty"`
 	// Runtime is the app's runtime with replicas cleared.
 	Runtime Runtime `json:"runtime"`
+	// SecretVersions, for an app with rolloutOnSecretChange, is the
+	// version of each secret path its env refers to when the revision was
+	// made (0: the path had no live version); instances of the revision
+	// read these versions. Numbers only, never values. Empty otherwise.
+	// [App.Workload] leaves it empty; the revision is filled in when it is
+	// made, from the secrets in the store.
+	SecretVersions map[string]int64 `json:"secretVersions,omitempty"`
 }
 
 // Workload returns the app's workload.
@@ -29,6 +37,16 @@ func (a *App) Workload() Workload {
 		cp := *s
 		cp.Addresses = append([]string(nil), s.Addresses...)
 		w.Runtime.Static = &cp
+	}
+	return w
+}
+
+// WithSecretVersions returns w recording versions (path → version) as its
+// secret versions; an empty map records none.
+func (w Workload) WithSecretVersions(versions map[string]int64) Workload {
+	w.SecretVersions = nil
+	if len(versions) > 0 {
+		w.SecretVersions = maps.Clone(versions)
 	}
 	return w
 }
