@@ -24,8 +24,18 @@ var _ Resolver = (*Service)(nil)
 // Resolve returns the value of key in the newest version of the secret at
 // path. The error names the reference, never a value.
 func (s *Service) Resolve(ctx context.Context, path, key string) (string, error) {
-	sec, err := s.Get(ctx, path, 0)
+	return s.ResolveVersion(ctx, path, 0, key)
+}
+
+// ResolveVersion returns the value of key in one version of the secret at
+// path; version 0 means the newest. The error names the reference, never
+// a value.
+func (s *Service) ResolveVersion(ctx context.Context, path string, version int64, key string) (string, error) {
+	sec, err := s.Get(ctx, path, version)
 	if err != nil {
+		if version > 0 {
+			return "", fmt.Errorf("resolve secret %q version %d key %q: %w", path, version, key, err)
+		}
 		return "", fmt.Errorf("resolve secret %q key %q: %w", path, key, err)
 	}
 	v, ok := sec.Data[key]

@@ -175,6 +175,31 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+func TestResolveVersion(t *testing.T) {
+	ctx := context.Background()
+	svc, _, _ := newService(t)
+	for _, v := range []string{"first", "second"} {
+		if _, err := svc.Put(ctx, "hello/db", map[string]string{"password": v}, "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for version, want := range map[int64]string{0: "second", 1: "first", 2: "second"} {
+		if got, err := svc.ResolveVersion(ctx, "hello/db", version, "password"); err != nil || got != want {
+			t.Errorf("version %d: %q, %v; want %q", version, got, err, want)
+		}
+	}
+	_, err := svc.ResolveVersion(ctx, "hello/db", 3, "password")
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "version 3") {
+		t.Fatalf("a version that does not exist: %v", err)
+	}
+	if err := svc.Delete(ctx, "hello/db"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResolveVersion(ctx, "hello/db", 1, "password"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a version of a removed secret: %v", err)
+	}
+}
+
 func TestRotateAndReconcile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
