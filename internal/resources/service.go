@@ -109,7 +109,11 @@ func create(ctx context.Context, tx store.Tx, d spec.Document, actor string) (ap
 	o := store.Object{Kind: d.Kind, Name: d.Metadata.Name, Labels: d.Metadata.Labels, Spec: d.Spec}
 	msg := fmt.Sprintf("%s created by %s", d.ID(), actor)
 	if d.App != nil {
-		rev, err := createRevision(ctx, tx, d, 1, actor)
+		w, err := workloadOf(ctx, tx, d.App)
+		if err != nil {
+			return out, err
+		}
+		rev, err := createRevision(ctx, tx, d.Metadata.Name, w, 1, "apply by "+actor, actor, "")
 		if err != nil {
 			return out, err
 		}
@@ -138,31 +142,49 @@ func nextRevision(ctx context.Context, tx store.Tx, d spec.Document, actor strin
 	if err != nil {
 		return 0, err
 	}
+	w, err := workloadOf(ctx, tx, d.App)
+	if err != nil {
+		return 0, err
+	}
 	if n := len(revs); n > 0 {
-		var latest spec.Workload
-		if err := json.Unmarshal(revs[n-1].Workload, &latest); err != nil {
-			return 0, fmt.Errorf("revision %d of %q: %w", revs[n-1].Number, d.Metadata.Name, err)
+		latest, err := decodeWorkload(revs[n-1])
+		if err != nil {
+			return 0, err
 		}
-		if latest.Equal(d.App.Workload()) {
+		if latest.Equal(w) {
 			return 0, nil
 		}
 	}
-	rev, err := createRevision(ctx, tx, d, len(revs)+1, actor)
+	rev, err := createRevision(ctx, tx, d.Metadata.Name, w, len(revs)+1, "apply by "+actor, actor, "")
 	return rev.Number, err
 }
 
-func createRevision(ctx context.Context, tx store.Tx, d spec.Document, number int, actor string) (store.Revision, error) {
-	w := d.App.Workload()
+// decodeWorkload reads a stored revision's workload.
+func decodeWorkload(r store.Revision) (spec.Workload, error) {
+	var w spec.Workload
+	if err := json.Unmarshal(r.Workload, &w); err != nil {
+		return w, fmt.Errorf("revision %d of %q: %w", r.Number, r.App, err)
+	}
+	return w, nil
+}
+
+// createRevision stores workload w as revision number of app, made for
+// cause by actor, and records a RevisionCreated event; why, when set,
+// ends the event's message.
+func createRevision(ctx context.Context, tx store.Tx, app string, w spec.Workload, number int, cause, actor, why string) (store.Revision, error) {
 	raw, err := json.Marshal(w)
 	if err != nil {
-		return store.Revision{}, fmt.Errorf("encode workload of %q: %w", d.Metadata.Name, err)
+		return store.Revision{}, fmt.Errorf("encode workload of %q: %w", app, err)
 	}
-	rev, err := tx.CreateRevision(ctx, store.Revision{App: d.Metadata.Name, Number: number, Version: w.Version, Workload: raw, Cause: "apply by " + actor})
+	rev, err := tx.CreateRevision(ctx, store.Revision{App: app, Number: number, Version: w.Version, Workload: raw, Cause: cause})
 	if err != nil {
 		return rev, err
 	}
-	_, err = tx.AppendEvent(ctx, store.Event{App: d.Metadata.Name, Revision: number, Reason: "RevisionCreated",
-		Message: fmt.Sprintf("revision %d of %s created by %s%s", number, d.Metadata.Name, actor, versionSuffix(w.Version))})
+	msg := fmt.Sprintf("revision %d of %s created by %s%s", number, app, actor, versionSuffix(w.Version))
+	if why != "" {
+		msg += ": " + why
+	}
+	_, err = tx.AppendEvent(ctx, store.Event{App: app, Revision: number, Reason: "RevisionCreated", Message: msg})
 	return rev, err
 }
 
