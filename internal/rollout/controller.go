@@ -59,9 +59,10 @@ type HealthWatcher interface {
 }
 
 // SecretResolver reads the value of one key of a stored secret, for
-// `valueFrom.secret` environment variables.
+// `valueFrom.secret` environment variables: of the given version, or of
+// the newest when version is 0. *secrets.Service satisfies it.
 type SecretResolver interface {
-	Resolve(ctx context.Context, path, key string) (string, error)
+	ResolveVersion(ctx context.Context, path string, version int64, key string) (string, error)
 }
 
 // Options wires a Controller to the rest of sluice.

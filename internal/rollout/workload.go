@@ -9,6 +9,12 @@ import (
 	"sluice.dev/sluice/internal/spec"
 )
 
+// ErrNoSecretVersion means a revision recorded that a secret its env
+// refers to had no live version when the revision was made (see
+// spec.Workload.SecretVersions). Such a revision cannot run; a later
+// version of the secret makes a new revision.
+var ErrNoSecretVersion = errors.New("the secret had no version when this revision was made")
+
 // ErrNoSecrets means an app's env references a secret (valueFrom.secret)
 // but sluice has no secrets store to read it from. Such a revision cannot
 // run: its rollout fails with the reason InvalidWorkload.
@@ -26,7 +32,7 @@ func (c *Controller) workload(ctx context.Context, app string, number int, w spe
 	switch {
 	case w.Runtime.Process != nil:
 		p := w.Runtime.Process
-		env, err := resolveEnv(ctx, p.Env, c.opts.Secrets)
+		env, err := resolveEnv(ctx, p.Env, w.SecretVersions, c.opts.Secrets)
 		if err != nil {
 			return out, nil, err
 		}
@@ -39,17 +45,24 @@ func (c *Controller) workload(ctx context.Context, app string, number int, w spe
 }
 
 // resolveEnv renders env as KEY=VALUE strings, reading secret references
-// through secrets.
-func resolveEnv(ctx context.Context, vars []spec.EnvVar, secrets SecretResolver) ([]string, error) {
+// through secrets: at the version the revision recorded for the path in
+// versions, else the newest.
+func resolveEnv(ctx context.Context, vars []spec.EnvVar, versions map[string]int64, secrets SecretResolver) ([]string, error) {
 	out := make([]string, 0, len(vars))
 	for _, v := range vars {
 		value := v.Value
 		if ref := secretOf(v); ref != nil {
-			if secrets == nil {
-				return nil, fmt.Errorf("env %s: secret %s key %s: %w", v.Name, ref.Path, ref.Key, ErrNoSecrets)
-			}
+			version, pinned := versions[ref.Path]
 			var err error
-			if value, err = secrets.Resolve(ctx, ref.Path, ref.Key); err != nil {
+			switch {
+			case secrets == nil:
+				err = ErrNoSecrets
+			case pinned && version == 0:
+				err = ErrNoSecretVersion
+			default:
+				value, err = secrets.ResolveVersion(ctx, ref.Path, version, ref.Key)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("env %s: secret %s key %s: %w", v.Name, ref.Path, ref.Key, err)
 			}
 		}
