@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"sluice.dev/sluice/internal/auth"
 	"sluice.dev/sluice/internal/secrets"
@@ -222,7 +223,9 @@ func (a *API) putSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.record(r, "", "SecretWritten", fmt.Sprintf("secret %q version %d written by %s", path, v.Version, actor(r)))
-	writeJSON(w, http.StatusOK, wireSecretVersion(v))
+	out := wireSecretVersion(v)
+	out.Rollouts = a.rollOutSecretChange(r)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) rollbackSecret(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +245,9 @@ func (a *API) rollbackSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.record(r, "", "SecretRolledBack", fmt.Sprintf("secret %q version %d restores version %d, by %s", path, v.Version, req.Version, actor(r)))
-	writeJSON(w, http.StatusOK, wireSecretVersion(v))
+	out := wireSecretVersion(v)
+	out.Rollouts = a.rollOutSecretChange(r)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
@@ -256,7 +261,33 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.record(r, "", "SecretRemoved", fmt.Sprintf("secret %q and all its versions removed by %s", path, actor(r)))
+	a.rollOutSecretChange(r)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// secretRolloutTimeout bounds making the revisions a secret change calls
+// for, which goes on when the caller hangs up.
+const secretRolloutTimeout = 10 * time.Second
+
+// rollOutSecretChange makes the revisions a secret change calls for, in
+// apps with rolloutOnSecretChange, and returns them. The secret is already
+// changed, so a failure here does not fail the call: it is logged, and the
+// next secret change or the server's next start makes the revisions
+// (resources.RollOutSecretChanges looks at every app and is idempotent).
+func (a *API) rollOutSecretChange(r *http.Request) []apiv1.SecretRollout {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), secretRolloutTimeout)
+	defer cancel()
+	made, err := a.opts.Resources.RollOutSecretChanges(ctx, requestID(r))
+	if err != nil {
+		a.log.ErrorContext(ctx, "secret changed, but the apps that follow it were not rolled out yet",
+			append(requestAttrs(r), "path", secretPath(r), "error", err)...)
+		return nil
+	}
+	var out []apiv1.SecretRollout
+	for _, m := range made {
+		out = append(out, apiv1.SecretRollout{App: m.App, Revision: m.Revision})
+	}
+	return out
 }
 
 func (a *API) rotateMasterKey(w http.ResponseWriter, r *http.Request) {

@@ -19,8 +19,8 @@ type Workload struct {
 	// version of each secret path its env refers to when the revision was
 	// made (0: the path had no live version); instances of the revision
 	// read these versions. Numbers only, never values. Empty otherwise.
-	// [App.Workload] leaves it empty; the revision is filled in when it is
-	// made, from the secrets in the store.
+	// [App.Workload] leaves it empty; it is filled in from the secrets in
+	// the store when the revision is made.
 	SecretVersions map[string]int64 `json:"secretVersions,omitempty"`
 }
 

@@ -25,6 +25,17 @@ type SecretVersion struct {
 	Actor string `json:"actor,omitempty"`
 	// RestoredFrom is the version a rollback copied; absent otherwise.
 	RestoredFrom int64 `json:"restoredFrom,omitempty"`
+	// Rollouts, in the answer to a put or a rollback, are the revisions
+	// the new version made, of apps with rolloutOnSecretChange that refer
+	// to the secret; absent when none.
+	Rollouts []SecretRollout `json:"rollouts,omitempty"`
+}
+
+// SecretRollout is a revision that sluice made because a secret the app
+// refers to changed.
+type SecretRollout struct {
+	App      string `json:"app"`
+	Revision int    `json:"revision"`
 }
 
 // Secret is one version of a secret with its key/values. Only admins get
