@@ -34,7 +34,7 @@ route), the resource, the status, and the SHA-256 of the request body
 			}
 			t := newTable(a.io.Out, "TIME", "ACTOR", "ROLE", "SOURCE", "ACTION", "RESOURCE", "STATUS")
 			for _, e := range entries {
-				t.row(e.Time.Local().Format("2006-01-02 15:04:05"), dash(e.Actor), dash(e.Role), e.Source, e.Action, dash(e.Resource), e.Status)
+				t.row(e.Time.Local().Format("2006-01-02 15:04:05"), dash(e.Actor), dash(e.Role), dash(e.Source), e.Action, dash(e.Resource), dash(e.Status))
 			}
 			return t.flush()
 		},

@@ -78,6 +78,7 @@ of the machine can see in the process list. Arguments override the file.`,
 				return err
 			}
 			fmt.Fprintf(a.io.Out, "secret %s version %d written\n", args[0], v.Version)
+			a.printSecretRollouts(v.Rollouts)
 			return nil
 		},
 	}
@@ -258,8 +259,17 @@ versions in between stay readable, and the rollback can itself be undone.`,
 				return err
 			}
 			fmt.Fprintf(a.io.Out, "secret %s version %d restores version %d\n", args[0], v.Version, version)
+			a.printSecretRollouts(v.Rollouts)
 			return nil
 		},
+	}
+}
+
+// printSecretRollouts names the revisions a secret change made in apps
+// with rolloutOnSecretChange.
+func (a *app) printSecretRollouts(made []apiv1.SecretRollout) {
+	for _, r := range made {
+		fmt.Fprintf(a.io.Out, "app %s: revision %d rolls out the change\n", r.App, r.Revision)
 	}
 }
 
@@ -269,7 +279,8 @@ func (a *app) secretsRmCommand() *cobra.Command {
 		Short: "Destroy every version of a secret",
 		Long: `Remove a secret: every version's encrypted data and data key is deleted from
 the store and cannot be recovered. Its version numbers are not reused if the
-path is written again.`,
+path is written again. Apps with rolloutOnSecretChange that refer to it get a
+new revision, which cannot start until the path is written again.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
