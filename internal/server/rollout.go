@@ -31,6 +31,8 @@ const LogsDir = "logs"
 // the health checker, the proxy, and the rollout controller that drives
 // them from the store.
 type rolloutServer struct {
+	res     *resources.Service
+	log     *slog.Logger
 	process *process.Driver
 	static  *static.Driver
 	checker *health.Checker
@@ -46,7 +48,7 @@ type rolloutServer struct {
 // Analysis measurements are taken by the builtin provider over the proxy's
 // counters, or by the prometheus and webhook providers, and kept in ms.
 func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver, observe proxy.Options) (*rolloutServer, error) {
-	s := &rolloutServer{}
+	s := &rolloutServer{res: res, log: log}
 	// The drivers and the checker report to the controller, which needs
 	// them to exist first; their callbacks only fire once Run runs.
 	onEvent := func(ev runtime.Event) { s.ctrl.RuntimeEvent(ev) }
@@ -80,8 +82,11 @@ func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, re
 
 // Run runs the checker, the proxy and the controller until ctx ends. On
 // the way out the proxy drains its listeners before the process driver
-// stops the instances, so that requests in flight finish.
+// stops the instances, so that requests in flight finish. First it makes
+// the revisions that secret changes call for but that a crash or a failed
+// write left unmade.
 func (s *rolloutServer) Run(ctx context.Context) error {
+	s.catchUpSecretChanges(ctx)
 	driverCtx, stopDrivers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDrivers()
 	drivers, dctx := errgroup.WithContext(driverCtx)
@@ -97,6 +102,22 @@ func (s *rolloutServer) Run(ctx context.Context) error {
 		err = errors.Join(err, fmt.Errorf("process driver: %w", derr))
 	}
 	return err
+}
+
+// catchUpSecretChanges makes the revisions of apps with
+// rolloutOnSecretChange whose secrets changed since their latest revision:
+// the API makes them when it changes a secret, and this covers a change
+// whose revisions were not made then. A failure is logged; the next secret
+// change or start tries again.
+func (s *rolloutServer) catchUpSecretChanges(ctx context.Context) {
+	made, err := s.res.RollOutSecretChanges(ctx, "")
+	if err != nil {
+		s.log.Error("rollout on secret change: catching up at start", "error", err)
+		return
+	}
+	for _, m := range made {
+		s.log.Info("made a revision for a secret change", "app", m.App, "revision", m.Revision)
+	}
 }
 
 // readyChecks say whether the controller's loop answers, whether the
