@@ -292,18 +292,18 @@ func TestEveryRouteAnswersEveryRole(t *testing.T) {
 		"GET /ui/apps/{name}/confirm/{action}": "/ui/apps/web/confirm/pause", "POST /ui/apps/{name}/rollout/{action}": "/ui/apps/web/rollout/pause",
 		"GET /ui/events": "", "GET /ui/flags": "/ui/flags", "GET /ui/flags/{env}": "/ui/flags/production",
 		"GET /ui/flags/{env}/history": "/ui/flags/production/history", "POST /ui/flags/{env}/revert": "/ui/flags/production/revert",
-		"GET /ui/flags/{env}/flag/{key}":             "/ui/flags/production/flag/banner",
-		"POST /ui/flags/{env}/flag/{key}/state":      "/ui/flags/production/flag/banner/state",
-		"POST /ui/flags/{env}/flag/{key}/rollout":    "/ui/flags/production/flag/new-checkout/rollout",
-		"POST /ui/flags/{env}/flag/{key}/targeting":  "/ui/flags/production/flag/banner/targeting",
-		"GET /ui/audit":                              "/ui/audit",
-		"GET /ui/secrets":                            "/ui/secrets",
-		"GET /ui/secrets/{path...}":                  "/ui/secrets/shop/db",
+		"GET /ui/flags/{env}/flag/{key}":            "/ui/flags/production/flag/banner",
+		"POST /ui/flags/{env}/flag/{key}/state":     "/ui/flags/production/flag/banner/state",
+		"POST /ui/flags/{env}/flag/{key}/rollout":   "/ui/flags/production/flag/new-checkout/rollout",
+		"POST /ui/flags/{env}/flag/{key}/targeting": "/ui/flags/production/flag/banner/targeting",
+		"GET /ui/audit":             "/ui/audit",
+		"GET /ui/secrets":           "/ui/secrets",
+		"GET /ui/secrets/{path...}": "/ui/secrets/shop/db",
 	}
 	forms := map[string]url.Values{
-		"POST /ui/flags/{env}/revert":             {"version": {"1"}},
-		"POST /ui/flags/{env}/flag/{key}/state":   {"state": {"ENABLED"}},
-		"POST /ui/flags/{env}/flag/{key}/rollout": {"variant": {"on"}, "percent": {"1"}},
+		"POST /ui/flags/{env}/revert":               {"version": {"1"}},
+		"POST /ui/flags/{env}/flag/{key}/state":     {"state": {"ENABLED"}},
+		"POST /ui/flags/{env}/flag/{key}/rollout":   {"variant": {"on"}, "percent": {"1"}},
 		"POST /ui/flags/{env}/flag/{key}/targeting": {"targeting": {`{"if": [true, "blue"]}`}},
 	}
 	d, _ := New(Options{API: http.NotFoundHandler()})
