@@ -218,7 +218,11 @@ func TestAtomicSwapUnderLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		applied.Store(gen)
-		time.Sleep(time.Millisecond) // let some requests through each table
+		// Let a request complete under each table, however slow the machine.
+		before, deadline := requests.Load(), time.Now().Add(10*time.Second)
+		for requests.Load() == before && failures.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond)
+		}
 	}
 	close(stop)
 	wg.Wait()
