@@ -54,7 +54,8 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 // tracing is off and nearly free. OTEL_EXPORTER_OTLP_PROTOCOL (or its
 // _TRACES_ form) chooses `http/protobuf` (the default) or `grpc`;
 // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
-// OTEL_TRACES_SAMPLER_ARG are honoured by the SDK itself.
+// OTEL_TRACES_SAMPLER_ARG are honoured by the SDK itself, and the OTEL_BSP_*
+// variables by the Batcher that exports spans.
 func NewTracing(ctx context.Context, getenv func(string) string, build apiv1.VersionInfo) (*Tracing, error) {
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	off := &Tracing{Provider: noop.NewTracerProvider(), Propagator: prop}
@@ -86,7 +87,7 @@ func NewTracing(ctx context.Context, getenv func(string) string, build apiv1.Ver
 	if getenv("OTEL_SERVICE_NAME") == "" && !strings.Contains(getenv("OTEL_RESOURCE_ATTRIBUTES"), "service.name=") {
 		res, _ = resource.Merge(res, resource.NewSchemaless(semconv.ServiceName("sluice")))
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(NewBatcher(exp, batchOptionsFromEnv(getenv))), sdktrace.WithResource(res))
 	return &Tracing{Provider: tp, Propagator: prop, Enabled: true, shutdown: tp.Shutdown}, nil
 }
 
