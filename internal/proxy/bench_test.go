@@ -1,11 +1,8 @@
 package proxy
 
 import (
-	"context"
-
 	"bufio"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +12,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"sluice.dev/sluice/internal/telemetry"
 )
 
 func BenchmarkBucket(b *testing.B) {
@@ -132,7 +133,7 @@ func BenchmarkProxyLoopback(b *testing.B) {
 		})
 	}
 	b.Run("metrics=true,traced", func(b *testing.B) {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewBatcher(tracetest.NewNoopExporter(), telemetry.BatchOptions{})))
 		defer tp.Shutdown(context.Background())
 		opts := Options{Registerer: prometheus.NewRegistry(), TracerProvider: tp}
 		p := startProxy(b, opts, mustTable(b, TableSpec{App: "web", Stable: rev("1", be)}))
@@ -214,3 +215,40 @@ func TestIdleKeepAliveConnectionsAreCheap(t *testing.T) {
 		t.Fatalf("an idle keep-alive connection costs %.0f bytes, over 20 KiB", cost)
 	}
 }
+
+// BenchmarkTraceRequest measures what tracing adds to one proxied request
+// on its own: reading the caller's traceparent, starting the server span,
+// writing the instance's traceparent, and ending the span with its
+// attributes, through the OpenTelemetry SDK with a batching processor and
+// an exporter that drops spans. "unsampled" has a parent-based sampler
+// and a caller that did not sample.
+func BenchmarkTraceRequest(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		flags string
+	}{{"sampled", "01"}, {"unsampled", "00"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewBatcher(tracetest.NewNoopExporter(), telemetry.BatchOptions{})))
+			defer tp.Shutdown(context.Background())
+			tr := newTracing(Options{TracerProvider: tp})
+			a := &app{name: "web"}
+			rev := &revisionRoute{state: &revisionState{name: "1"}}
+			inst := newInstance(Instance{ID: "web-1", Addr: "127.0.0.1:8081"}, "1")
+			parent := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-" + tc.flags
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r, _ := http.NewRequest(http.MethodGet, "http://web/hello", nil)
+				rs := &requestState{app: a, rev: rev, inst: inst, requestID: "5f0c6a1e9b2d4c7a8e3f1b0d2c4a6e8f"}
+				hdr := []string{parent}
+				for pb.Next() {
+					hdr[0] = parent // as the client sent it; start rewrites it
+					r.Header["Traceparent"] = hdr
+					_, span := tr.start(r, a.name)
+					endSpan(span, rs, r, http.StatusOK)
+					_ = traceIDOf(span)
+				}
+			})
+		})
+	}
+}
+
