@@ -101,8 +101,8 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 // BenchmarkProxyLoopback measures a full proxied GET over loopback with
-// keep-alive, with metrics on and off, against the backend reached
-// directly.
+// keep-alive, with metrics on and off, and with metrics, traces and the
+// access log, against the backend reached directly.
 func BenchmarkProxyLoopback(b *testing.B) {
 	be := newBackend(b, "1", nil)
 	run := func(b *testing.B, url string) {
@@ -132,10 +132,12 @@ func BenchmarkProxyLoopback(b *testing.B) {
 			run(b, p.url("web"))
 		})
 	}
-	b.Run("metrics=true,traced", func(b *testing.B) {
+	b.Run("metrics=true,traced,accesslog", func(b *testing.B) {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewBatcher(tracetest.NewNoopExporter(), telemetry.BatchOptions{})))
 		defer tp.Shutdown(context.Background())
-		opts := Options{Registerer: prometheus.NewRegistry(), TracerProvider: tp}
+		access := NewAccessLog(io.Discard, 0)
+		defer access.Close()
+		opts := Options{Registerer: prometheus.NewRegistry(), TracerProvider: tp, AccessLog: access.Log}
 		p := startProxy(b, opts, mustTable(b, TableSpec{App: "web", Stable: rev("1", be)}))
 		run(b, p.url("web"))
 	})
@@ -252,3 +254,31 @@ func BenchmarkTraceRequest(b *testing.B) {
 	}
 }
 
+// BenchmarkAccessLog measures the access log on the request path: a
+// typical record encoded as JSON ("encode"), and logged through an
+// AccessLog, whose buffer is written to a discarding writer ("log").
+func BenchmarkAccessLog(b *testing.B) {
+	rec := AccessRecord{
+		Time: time.Now(), App: "web", Revision: "2", Instance: "web-2-0", Method: http.MethodGet,
+		Path: "/api/orders/12345", Status: http.StatusOK, Duration: 1234567 * time.Nanosecond, Bytes: 98,
+		RequestID: "5f0c6a1e9b2d4c7a8e3f1b0d2c4a6e8f", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+	}
+	b.Run("encode", func(b *testing.B) {
+		buf := make([]byte, 0, 512)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = rec.AppendJSON(buf[:0])
+		}
+		b.SetBytes(int64(len(buf)))
+	})
+	b.Run("log", func(b *testing.B) {
+		l := NewAccessLog(io.Discard, 0)
+		defer l.Close()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				l.Log(rec)
+			}
+		})
+	})
+}

@@ -154,21 +154,25 @@ spec:
 		}
 	}
 	// The counter counts exactly the 200s this test received, and the
-	// access log has a line for each.
+	// access log, written out in batches, soon has a line for each.
 	var accessLines int
-	sc := bufio.NewScanner(strings.NewReader(s.logs.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil || m["msg"] != "access" {
-			continue
+	eventually(t, 5*time.Second, "the access log has a line for each answer", func() bool {
+		accessLines = 0
+		sc := bufio.NewScanner(strings.NewReader(s.logs.String()))
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) != nil || m["msg"] != "access" {
+				continue
+			}
+			if m["status"] == float64(200) {
+				accessLines++
+			}
+			if m["app"] != "web" || m["revision"] != "1" || m["request_id"] == "" {
+				t.Fatalf("access line %s", sc.Text())
+			}
 		}
-		if m["status"] == float64(200) {
-			accessLines++
-		}
-		if m["app"] != "web" || m["revision"] != "1" || m["request_id"] == "" {
-			t.Fatalf("access line %s", sc.Text())
-		}
-	}
+		return accessLines >= answered
+	})
 	if count != fmt.Sprint(answered) || accessLines != answered {
 		t.Fatalf("counter %q, access log lines %d, answers received %d", count, accessLines, answered)
 	}
