@@ -8,7 +8,7 @@
     var timer = null;
     var busy = false;
     function refresh() {
-      if (busy || document.hidden) { return; }
+      if (busy || document.hidden) { if (busy) { soon(); } return; } // a change during a fetch: fetch again after it
       busy = true;
       fetch(el.dataset.live, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (r) {
