@@ -1,9 +1,12 @@
 // Command proxybench compares, in one run on one machine, a small HTTP
 // backend reached directly, through nginx, and through sluice's proxy (with
-// Prometheus metrics on and off): requests per second and latency
-// percentiles at a moderate fixed rate and at saturation over keep-alive
-// connections, plus the time from a route table swap to the first response
-// served by the new revision.
+// Prometheus metrics on, off, and with metrics, traces and the access log):
+// requests per second and latency percentiles at a moderate fixed rate and
+// at saturation over keep-alive connections, what metrics, traces and the
+// access log cost (short saturation slices of the sluice variants in
+// alternation, each compared with the variant without them), plus the time
+// from a route table swap to the first response served by the new
+// revision.
 //
 // It runs the backend and the sluice proxy as child processes of itself
 // (-role backend, -role proxy), nginx from Debian's package as a
@@ -13,7 +16,7 @@
 //
 // Usage:
 //
-//	go run ./bench/proxy [-moderate-rate 2000] [-conns 64] [-duration 4s] [-rounds 3]
+//	go run ./bench/proxy [-moderate-rate 2000] [-conns 64] [-duration 4s] [-rounds 3] [-cost-rounds 10]
 //
 // See bench/README.md for recorded results.
 package main

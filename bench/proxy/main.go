@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +25,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"sluice.dev/sluice/internal/proxy"
+	"sluice.dev/sluice/internal/telemetry"
 )
 
 // config holds the command line.
@@ -42,6 +43,9 @@ type config struct {
 	switches     int
 	nginx        string
 	cpuProfile   string
+	profileOf    string
+	costRounds   int
+	costSlice    time.Duration
 	proxyProcs   int
 }
 
@@ -58,9 +62,12 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before each target's phases")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds over all targets; each phase's best round is reported")
 	flag.IntVar(&c.switches, "switches", 20, "route switches to time")
+	flag.IntVar(&c.costRounds, "cost-rounds", 10, "rounds of the observability cost comparison of the sluice variants; 0 skips it")
+	flag.DurationVar(&c.costSlice, "cost-slice", time.Second, "length of each variant's saturation slice in a cost round")
 	flag.StringVar(&c.nginx, "nginx", "nginx", "nginx binary; empty skips nginx")
 	flag.IntVar(&c.proxyProcs, "proxy-procs", 0, "GOMAXPROCS of the sluice proxy process; 0 keeps Go's default (all CPUs)")
-	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the sluice proxy's CPU profile to this file (with metrics on)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the CPU profile of the sluice proxy variants named by -cpuprofile-variant to FILE.VARIANT")
+	flag.StringVar(&c.profileOf, "cpuprofile-variant", "metrics", "comma-separated variants -cpuprofile profiles: \"metrics\" (metrics on), \"off\" (metrics off), \"all\" (metrics, traces, access log)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -126,15 +133,19 @@ func runProxy(ctx context.Context, backend string, metrics, traced bool, cpuProf
 		opts.Registerer = prometheus.NewRegistry()
 	}
 	if traced {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewBatcher(discardExporter{}, telemetry.BatchOptions{})))
 		defer tp.Shutdown(context.Background())
 		opts.TracerProvider = tp
-		access := slog.New(slog.NewJSONHandler(io.Discard, nil))
-		opts.AccessLog = func(r proxy.AccessRecord) {
-			access.Info("access", "time", r.Time, "app", r.App, "revision", r.Revision, "instance", r.Instance,
-				"method", r.Method, "path", r.Path, "status", r.Status, "duration_ms", float64(r.Duration.Microseconds())/1000,
-				"bytes", r.Bytes, "request_id", r.RequestID, "trace_id", r.TraceID)
+		// The access log as sluice server writes it with JSON logs, to a
+		// file that discards it (so the write system calls are counted).
+		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return err
 		}
+		defer null.Close()
+		access := proxy.NewAccessLog(null, proxy.DefaultAccessFlush)
+		defer access.Close()
+		opts.AccessLog = access.Log
 	}
 	s, err := proxy.New(opts)
 	if err != nil {
@@ -317,14 +328,14 @@ func drive(ctx context.Context, c config) error {
 		targets = append(targets, target{"nginx", addr, ng.cmd.Process.Pid})
 	}
 	variants := []struct {
-		name            string
+		name, key       string
 		metrics, traced bool
-	}{{"sluice", true, false}, {"sluice (metrics off)", false, false}, {"sluice (metrics, traces, access log)", true, true}}
+	}{{"sluice", "metrics", true, false}, {"sluice (metrics off)", "off", false, false}, {"sluice (metrics, traces, access log)", "all", true, true}}
 	for _, v := range variants {
 		name, m := v.name, v.metrics
 		args := []string{"-role", "proxy", "-backend", backend, fmt.Sprintf("-metrics=%v", m), fmt.Sprintf("-traced=%v", v.traced)}
-		if m && !v.traced && c.cpuProfile != "" {
-			args = append(args, "-cpuprofile", c.cpuProfile)
+		if c.cpuProfile != "" && slices.Contains(strings.Split(c.profileOf, ","), v.key) {
+			args = append(args, "-cpuprofile", c.cpuProfile+"."+v.key)
 		}
 		var env []string
 		if c.proxyProcs > 0 {
@@ -368,6 +379,9 @@ func drive(ctx context.Context, c config) error {
 		}
 	}
 	printResults(targets, best)
+	if err := measureCost(ctx, c, targets); err != nil {
+		return err
+	}
 
 	sw, err := measureSwitch(ctx, c.switches)
 	if err != nil {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// costBase is the variant the others are compared with.
+const costBase = "sluice (metrics off)"
+
+// costSample is one short saturation slice of one sluice variant.
+type costSample struct {
+	rps float64
+	cpu time.Duration // proxy CPU per request
+}
+
+// measureCost measures what metrics, traces and the access log cost on a
+// machine that is shared and noisy. Each round runs one short saturation
+// slice of every sluice variant, back to back, in an order that rotates
+// from round to round; each variant's slice is then compared with the
+// "metrics off" slice of the same round, which ran seconds apart and so
+// met about the same load from elsewhere. Medians over the rounds are
+// reported with their quartiles.
+func measureCost(ctx context.Context, c config, targets []target) error {
+	var variants []target
+	for _, t := range targets {
+		if t.pid != 0 && t.name != "nginx" {
+			variants = append(variants, t)
+		}
+	}
+	if len(variants) < 2 {
+		return nil
+	}
+	samples := map[string][]costSample{}
+	for round := range c.costRounds {
+		for i := range variants {
+			t := variants[(i+round)%len(variants)]
+			before := cpuTime(t.pid)
+			r, err := runLoad(ctx, t.addr, c.conns, 0, c.costSlice)
+			if err != nil {
+				return fmt.Errorf("cost round %d, %s: %w", round+1, t.name, err)
+			}
+			if r.requests == 0 {
+				return fmt.Errorf("cost round %d, %s: no request answered", round+1, t.name)
+			}
+			samples[t.name] = append(samples[t.name], costSample{rps: r.rps, cpu: (cpuTime(t.pid) - before) / time.Duration(r.requests)})
+		}
+	}
+	base := samples[costBase]
+	fmt.Printf("\nobservability cost: %d rounds of %v saturation slices over %d connections, variants alternated (order rotated each round), each compared with the %q slice of its round; median [quartiles]\n\n",
+		c.costRounds, c.costSlice, c.conns, costBase)
+	fmt.Println("| variant | req/s | req/s vs metrics off | proxy CPU per request | CPU per request vs metrics off |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	for _, t := range variants {
+		s := samples[t.name]
+		var rps, ratio, cpu, delta []float64
+		for i, x := range s {
+			rps = append(rps, x.rps)
+			cpu = append(cpu, us(x.cpu))
+			ratio = append(ratio, x.rps/base[i].rps)
+			delta = append(delta, us(x.cpu)-us(base[i].cpu))
+		}
+		fmt.Printf("| %s | %.0f | %s | %.1f µs | %s |\n", t.name, median(rps), quartiles(ratio, "%.3f"), median(cpu), quartiles(delta, "%+.1f µs"))
+	}
+	return nil
+}
+
+// us converts d to microseconds.
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// median returns the median of v (which it sorts).
+func median(v []float64) float64 {
+	slices.Sort(v)
+	return quantile(v, 0.5)
+}
+
+// quartiles formats the median of v and its first and third quartiles.
+func quartiles(v []float64, format string) string {
+	slices.Sort(v)
+	return fmt.Sprintf(format+" ["+format+", "+format+"]", quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75))
+}
+
+// quantile returns the q-quantile of sorted v, interpolated.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	pos := q * float64(len(v)-1)
+	i := int(pos)
+	if i+1 >= len(v) {
+		return v[i]
+	}
+	return v[i] + (pos-float64(i))*(v[i+1]-v[i])
+}
