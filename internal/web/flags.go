@@ -12,7 +12,6 @@ import (
 
 	"sluice.dev/sluice/internal/flags"
 	"sluice.dev/sluice/internal/flags/edit"
-	"sluice.dev/sluice/pkg/apiv1"
 	"sluice.dev/sluice/pkg/client"
 )
 
@@ -269,23 +268,25 @@ func (d *Dashboard) changeFlagOr(w http.ResponseWriter, r *http.Request, s *sess
 			return nil, err
 		}
 		changed, err := fn(doc, key)
-		if err != nil || !changed {
-			return nil, err
+		if err != nil {
+			return nil, refusedEdit{err}
+		}
+		if !changed {
+			return nil, nil
 		}
 		return doc.JSON()
 	})
-	if err != nil {
-		p, isProblem := problemOf(err)
-		switch {
-		case isProblem && isInvalid(p), !isProblem && isEditError(err):
-			msg := err.Error()
-			if isProblem {
-				msg = problemText(p)
-			}
-			d.renderFlag(w, r, s, http.StatusUnprocessableEntity, draft, "Not saved: "+msg)
-		default:
-			d.fail(w, r, s, err)
-		}
+	var refused refusedEdit
+	p, isProblem := problemOf(err)
+	switch {
+	case errors.As(err, &refused):
+		d.renderFlag(w, r, s, http.StatusUnprocessableEntity, draft, "Not saved: "+refused.Error())
+		return
+	case isProblem && isInvalid(p):
+		d.renderFlag(w, r, s, http.StatusUnprocessableEntity, draft, "Not saved: "+problemText(p))
+		return
+	case err != nil:
+		d.fail(w, r, s, err)
 		return
 	}
 	back := Prefix + "flags/" + env
@@ -295,15 +296,13 @@ func (d *Dashboard) changeFlagOr(w http.ResponseWriter, r *http.Request, s *sess
 	http.Redirect(w, r, back+"?done="+what+"&flag="+key, http.StatusSeeOther)
 }
 
-// isEditError reports whether err is a change the edit package refused
-// (an unknown variant, a bad rule): the person's mistake, not a failure.
-func isEditError(err error) bool {
-	var p *apiv1.Problem
-	if errors.As(err, &p) {
-		return false
-	}
-	return !errors.Is(err, edit.ErrMalformed)
-}
+// refusedEdit is a change the edit package refused (an unknown variant, a
+// share over 100 %, a rule that is not JSON): the person's to fix, shown
+// with the form; nothing was sent.
+type refusedEdit struct{ err error }
+
+func (e refusedEdit) Error() string { return e.err.Error() }
+func (e refusedEdit) Unwrap() error { return e.err }
 
 // flagNotice turns ?done=WHAT&flag=KEY into a line of feedback.
 func flagNotice(r *http.Request) string {
