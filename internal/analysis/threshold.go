@@ -3,6 +3,7 @@ package analysis
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -24,10 +25,13 @@ type Threshold struct {
 // ThresholdOf splits condition at its top-level comparison and evaluates
 // both sides over value, a measurement's stored result: a builtin
 // comparison (`candidate` and `stable`) or any other result (`result`).
-// ok is false when the condition is not one comparison or a side is not a
+// condition is an expression, or the conditions a measurement recorded
+// (`successCondition: X; failureCondition: Y`), of which the success
+// condition is taken (the failure condition when there is none). ok is
+// false when the condition is not one comparison or a side is not a
 // number.
 func ThresholdOf(condition string, value json.RawMessage) (Threshold, bool) {
-	tree, err := parser.Parse(condition)
+	tree, err := parser.Parse(chartedCondition(condition))
 	if err != nil {
 		return Threshold{}, false
 	}
@@ -52,6 +56,19 @@ func ThresholdOf(condition string, value json.RawMessage) (Threshold, bool) {
 		return Threshold{}, false
 	}
 	return t, true
+}
+
+// chartedCondition picks the expression to chart from recorded conditions.
+func chartedCondition(recorded string) string {
+	const success, failure = "successCondition: ", "failureCondition: "
+	if rest, ok := strings.CutPrefix(recorded, success); ok {
+		expr, _, _ := strings.Cut(rest, "; "+failure)
+		return expr
+	}
+	if rest, ok := strings.CutPrefix(recorded, failure); ok {
+		return rest
+	}
+	return recorded
 }
 
 // resultVariables are a condition's variables for a stored result.

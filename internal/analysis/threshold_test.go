@@ -19,6 +19,9 @@ func TestThresholdOf(t *testing.T) {
 		{"result < 0.01", "0.25", true, Threshold{LeftExpr: "result", RightExpr: "0.01", Op: "<", Left: 0.25, Right: 0.01}},
 		{"result.passed == result.total", `{"passed": 3, "total": 4}`, true,
 			Threshold{LeftExpr: "result.passed", RightExpr: "result.total", Op: "==", Left: 3, Right: 4}},
+		{"successCondition: result < 0.01; failureCondition: result > 0.1", "0.25", true,
+			Threshold{LeftExpr: "result", RightExpr: "0.01", Op: "<", Left: 0.25, Right: 0.01}},
+		{"failureCondition: result > 0.1", "0.25", true, Threshold{LeftExpr: "result", RightExpr: "0.1", Op: ">", Left: 0.25, Right: 0.1}},
 		{"result > 0 && result < 1", "0.5", false, Threshold{}},     // not one comparison
 		{"result == true", "true", false, Threshold{}},              // not numbers
 		{"result < 0.01", "", false, Threshold{}},                   // no value (an error)

@@ -193,7 +193,7 @@ func (d *Dashboard) renderFlag(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		var changes []edit.Change
 		if j > 0 || entries[j].Version == 1 {
-			changes = edit.DiffFlag(key, flagOf(prev, key), flagOf(entries[j].Spec, key))
+			changes = edit.DiffFlag(key, prev, entries[j].Spec)
 		}
 		if len(changes) > 0 {
 			data.Changes = append(data.Changes, flagChange{Version: entries[j].Version, Actor: entries[j].Actor,
@@ -201,23 +201,6 @@ func (d *Dashboard) renderFlag(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 	}
 	d.render(w, status, "flag", view{Title: key + " in " + env, Nav: "flags", S: s, Data: data, Error: problem, Notice: flagNotice(r)})
-}
-
-// flagOf returns the definition of flag key in a FlagSet spec, or nil.
-func flagOf(specJSON json.RawMessage, key string) json.RawMessage {
-	if len(specJSON) == 0 {
-		return nil
-	}
-	doc, err := edit.Parse(specJSON)
-	if err != nil {
-		return nil
-	}
-	f, err := doc.Flag(key)
-	if err != nil {
-		return nil
-	}
-	b, _ := json.Marshal(f)
-	return b
 }
 
 // flagState is the kill switch: it enables or disables a flag.

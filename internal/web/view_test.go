@@ -55,7 +55,7 @@ func TestChartOf(t *testing.T) {
 	cmp := func(cand, stable float64, verdict string) apiv1.StoredMeasurement {
 		v, _ := json.Marshal(map[string]any{"candidate": map[string]any{"successRate": cand}, "stable": map[string]any{"successRate": stable}})
 		return apiv1.StoredMeasurement{Template: "default", Metric: "errors", Measurement: apiv1.Measurement{
-			At: time.Unix(1764158400, 0), Value: v, Condition: "candidate.successRate >= stable.successRate - 0.05", Verdict: verdict}}
+			At: time.Unix(1764158400, 0), Value: v, Condition: "successCondition: candidate.successRate >= stable.successRate - 0.05", Verdict: verdict}}
 	}
 	c := chartOf("default/errors", []apiv1.StoredMeasurement{cmp(1, 1, "Successful"), cmp(0.9, 1, "Failed"),
 		{Measurement: apiv1.Measurement{Verdict: "Error", Error: "no data", Condition: "x"}}}, "Failed")

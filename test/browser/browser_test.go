@@ -183,11 +183,6 @@ func (p *page) isProblem(kind, text, url string) bool {
 		return false
 	}
 	if refusedStatus.MatchString(text) {
-		if strings.HasSuffix(url, "/favicon.ico") {
-			// The browser asks for an icon the dashboard does not have;
-			// no page of it is broken by the 404.
-			return false
-		}
 		for _, r := range p.refusals {
 			if strings.HasPrefix(strings.TrimPrefix(url, p.base), r) {
 				return false
