@@ -46,6 +46,11 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return err
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
 	if err != nil {
 		return err
