@@ -245,7 +245,7 @@ func BenchmarkTraceRequest(b *testing.B) {
 				for pb.Next() {
 					hdr[0] = parent // as the client sent it; start rewrites it
 					r.Header["Traceparent"] = hdr
-					_, span := tr.start(r, a.name)
+					span := tr.start(r, a.name)
 					endSpan(span, rs, r, http.StatusOK)
 					_ = traceIDOf(span)
 				}

@@ -53,9 +53,8 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rs.requestID = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", rs.requestID)
-	ctx := r.Context()
 	if s.tracing != nil {
-		ctx, rs.span = s.tracing.start(r, a.name)
+		rs.span = s.tracing.start(r, a.name)
 	}
 
 	rt := a.routes.Load()
@@ -81,7 +80,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs.tried = markTried(0, rs.index)
-	ctx = context.WithValue(ctx, stateKey{}, rs)
+	ctx := context.WithValue(r.Context(), stateKey{}, rs)
 	if isUpgrade(r) {
 		ctx, rs.cancel = context.WithCancel(ctx)
 	}

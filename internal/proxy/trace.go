@@ -40,14 +40,18 @@ var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer
 
 // start continues the caller's trace context, or starts a trace, and
 // writes the new span's context into the request's headers so that the
-// instance continues the trace. It returns the context to serve the
-// request with; attributes are set once, when the span ends.
-func (t *tracing) start(r *http.Request, app string) (context.Context, trace.Span) {
+// instance continues the trace. Attributes are set once, when the span
+// ends. The span is kept in the request's state, not in its context:
+// nothing on the proxy's path reads it from there, and the trace context
+// is read and written on a context of its own, two levels deep, rather
+// than on the request's, which net/http makes five levels deep and every
+// lookup that misses walks to the end.
+func (t *tracing) start(r *http.Request, app string) trace.Span {
 	h := traceHeaders(r.Header)
-	ctx := t.prop.Extract(r.Context(), h)
+	ctx := t.prop.Extract(context.Background(), h)
 	ctx, span := t.tracer.Start(ctx, t.spanName(app), serverSpan...)
 	t.prop.Inject(ctx, h)
-	return ctx, span
+	return span
 }
 
 // spanName returns "proxy APP", made once per app.
