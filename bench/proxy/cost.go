@@ -4,11 +4,24 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
-// costBase is the variant the others are compared with.
-const costBase = "sluice (metrics off)"
+// costBase is the variant the others are compared with; the variants of a
+// -baseline build are compared with baselineBase.
+const (
+	costBase     = "sluice (metrics off)"
+	baselineBase = "baseline (metrics off)"
+)
+
+// baseOf returns the variant that name is compared with.
+func baseOf(name string) string {
+	if strings.HasPrefix(name, "baseline") {
+		return baselineBase
+	}
+	return costBase
+}
 
 // costSample is one short saturation slice of one sluice variant.
 type costSample struct {
@@ -20,9 +33,9 @@ type costSample struct {
 // machine that is shared and noisy. Each round runs one short saturation
 // slice of every sluice variant, back to back, in an order that rotates
 // from round to round; each variant's slice is then compared with the
-// "metrics off" slice of the same round, which ran seconds apart and so
-// met about the same load from elsewhere. Medians over the rounds are
-// reported with their quartiles.
+// "metrics off" slice of its build in the same round, which ran seconds
+// apart and so met about the same load from elsewhere. Medians over the
+// rounds are reported with their quartiles.
 func measureCost(ctx context.Context, c config, targets []target) error {
 	var variants []target
 	for _, t := range targets {
@@ -48,13 +61,12 @@ func measureCost(ctx context.Context, c config, targets []target) error {
 			samples[t.name] = append(samples[t.name], costSample{rps: r.rps, cpu: (cpuTime(t.pid) - before) / time.Duration(r.requests)})
 		}
 	}
-	base := samples[costBase]
-	fmt.Printf("\nobservability cost: %d rounds of %v saturation slices over %d connections, variants alternated (order rotated each round), each compared with the %q slice of its round; median [quartiles]\n\n",
-		c.costRounds, c.costSlice, c.conns, costBase)
+	fmt.Printf("\nobservability cost: %d rounds of %v saturation slices over %d connections, variants alternated (order rotated each round), each compared with the metrics-off slice of its build in the same round; median [quartiles]\n\n",
+		c.costRounds, c.costSlice, c.conns)
 	fmt.Println("| variant | req/s | req/s vs metrics off | proxy CPU per request | CPU per request vs metrics off |")
 	fmt.Println("| --- | --- | --- | --- | --- |")
 	for _, t := range variants {
-		s := samples[t.name]
+		s, base := samples[t.name], samples[baseOf(t.name)]
 		var rps, ratio, cpu, delta []float64
 		for i, x := range s {
 			rps = append(rps, x.rps)

@@ -46,6 +46,7 @@ type config struct {
 	profileOf    string
 	costRounds   int
 	costSlice    time.Duration
+	baseline     string
 	proxyProcs   int
 }
 
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&c.switches, "switches", 20, "route switches to time")
 	flag.IntVar(&c.costRounds, "cost-rounds", 10, "rounds of the observability cost comparison of the sluice variants; 0 skips it")
 	flag.DurationVar(&c.costSlice, "cost-slice", time.Second, "length of each variant's saturation slice in a cost round")
+	flag.StringVar(&c.baseline, "baseline", "", "another build of this benchmark (say, of an older commit) whose proxy runs as two more variants, metrics off and everything on, to compare builds in one run")
 	flag.StringVar(&c.nginx, "nginx", "nginx", "nginx binary; empty skips nginx")
 	flag.IntVar(&c.proxyProcs, "proxy-procs", 0, "GOMAXPROCS of the sluice proxy process; 0 keeps Go's default (all CPUs)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the CPU profile of the sluice proxy variants named by -cpuprofile-variant to FILE.VARIANT")
@@ -177,12 +179,15 @@ type child struct {
 	cmd  *exec.Cmd
 }
 
-// startChild runs this binary with args (and env, when not nil) and reads
-// the address it prints.
-func startChild(ctx context.Context, name string, env []string, args ...string) (*child, string, error) {
+// startChild runs bin, or this binary when bin is "", with args (and env,
+// when not nil) and reads the address it prints.
+func startChild(ctx context.Context, name string, env []string, bin string, args ...string) (*child, string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, "", err
+	}
+	if bin != "" {
+		self = bin
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stderr = os.Stderr
@@ -303,6 +308,13 @@ func freePort() (string, error) {
 	return port, err
 }
 
+// variant is one configuration of the sluice proxy under test.
+type variant struct {
+	name, key       string // key names it for -cpuprofile-variant
+	metrics, traced bool
+	bin             string // the benchmark binary that runs it; "" for this one
+}
+
 // target is one way of reaching the backend, and the process in between
 // (0 for none), whose CPU time is measured.
 type target struct {
@@ -313,7 +325,7 @@ type target struct {
 
 // drive starts everything, measures each target, prints the results.
 func drive(ctx context.Context, c config) error {
-	be, backend, err := startChild(ctx, "backend", nil, "-role", "backend")
+	be, backend, err := startChild(ctx, "backend", nil, "", "-role", "backend")
 	if err != nil {
 		return err
 	}
@@ -327,10 +339,16 @@ func drive(ctx context.Context, c config) error {
 		defer ng.stop()
 		targets = append(targets, target{"nginx", addr, ng.cmd.Process.Pid})
 	}
-	variants := []struct {
-		name, key       string
-		metrics, traced bool
-	}{{"sluice", "metrics", true, false}, {"sluice (metrics off)", "off", false, false}, {"sluice (metrics, traces, access log)", "all", true, true}}
+	variants := []variant{
+		{"sluice", "metrics", true, false, ""},
+		{"sluice (metrics off)", "off", false, false, ""},
+		{"sluice (metrics, traces, access log)", "all", true, true, ""},
+	}
+	if c.baseline != "" {
+		variants = append(variants,
+			variant{"baseline (metrics off)", "baseline-off", false, false, c.baseline},
+			variant{"baseline (metrics, traces, access log)", "baseline-all", true, true, c.baseline})
+	}
 	for _, v := range variants {
 		name, m := v.name, v.metrics
 		args := []string{"-role", "proxy", "-backend", backend, fmt.Sprintf("-metrics=%v", m), fmt.Sprintf("-traced=%v", v.traced)}
@@ -341,7 +359,7 @@ func drive(ctx context.Context, c config) error {
 		if c.proxyProcs > 0 {
 			env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", c.proxyProcs))
 		}
-		p, addr, err := startChild(ctx, name, env, args...)
+		p, addr, err := startChild(ctx, name, env, v.bin, args...)
 		if err != nil {
 			return err
 		}
