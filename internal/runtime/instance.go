@@ -23,8 +23,9 @@ const (
 	// Instance.LastExit says how it ended.
 	StateExited State = "Exited"
 	// StateStopping means the instance was told to stop and its process is
-	// still within its stop grace period. A stopped instance is no longer
-	// listed.
+	// still within its stop grace period, or, scaled away, still finishing
+	// its requests in flight before it is signalled. It takes no new
+	// traffic. A stopped instance is no longer listed.
 	StateStopping State = "Stopping"
 )
 

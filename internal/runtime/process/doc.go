@@ -14,6 +14,11 @@
 //   - Stopping sends SIGTERM to the instance's process group, waits the
 //     stop grace period, then sends SIGKILL to the group; whatever is left in
 //     the group after its leader ends is killed too.
+//   - Scaling down (Ensure with fewer replicas) lists each running extra
+//     instance as Stopping at once and calls Config.BeforeStop for it
+//     before the signal, so that the caller can drain it first; the rollout
+//     controller takes it out of the route tables there and waits for its
+//     requests in flight. Stop and the end of Run never wait for it.
 //   - Children never outlive the driver: each runs in its own process group
 //     with a parent-death signal (SIGKILL, on Linux), and when Run returns
 //     every instance has been stopped.

@@ -37,6 +37,18 @@ type Config struct {
 	BaseEnv []string
 	// OnEvent receives every instance event; nil drops them.
 	OnEvent runtime.EventFunc
+	// BeforeStop, when set, is called for each instance that Ensure scales
+	// away while its process runs, before the process is signalled, so
+	// that the caller can take it out of service and let its requests in
+	// flight finish (see Driver.Ensure). The instance is already listed
+	// as Stopping and no longer counts towards the revision's replicas.
+	// It is called from the instance's own goroutine, with none of the
+	// driver's locks held; the signal waits until it returns. Its context
+	// ends when the instance must stop at once: its revision is stopped,
+	// Run's context ends, or its process exits by itself; BeforeStop
+	// should then return promptly. Nil: scaled-away instances are
+	// signalled at once. Stop and the end of Run never call it.
+	BeforeStop func(ctx context.Context, in runtime.Instance)
 	// Now tells the time for instance start times and events. Default
 	// time.Now.
 	Now func() time.Time
@@ -162,6 +174,11 @@ func (d *Driver) Alive(ctx context.Context) error {
 // Calling it again with the same Workload changes nothing. A changed
 // Process section applies to instances started or restarted afterwards.
 //
+// An extra instance whose process runs is listed as Stopping at once and,
+// with Config.BeforeStop set, signalled only once BeforeStop has returned;
+// the others are stopped at once. Instances being stopped never count
+// towards w.Replicas: scaling up again meanwhile starts new ones.
+//
 // Ensure returns once new instances are being started and extra ones told
 // to stop; it does not wait for them. Called before Run, it records the
 // instances, which start once Run runs. It fails with an error wrapping
@@ -199,10 +216,23 @@ func (d *Driver) Ensure(ctx context.Context, w runtime.Workload) error {
 	}
 	for len(rev.active) > w.Replicas {
 		i := victim(rev.active)
-		rev.active[i].requestStop()
+		d.retire(rev.active[i])
 		rev.active = slices.Delete(rev.active, i, i+1)
 	}
 	return nil
+}
+
+// retire asks an instance that Ensure scales away to stop. One whose
+// process runs is marked Stopping now, and its supervisor calls
+// Config.BeforeStop before signalling it; the others stop at once, as
+// they have no process that could serve. The caller holds d.mu.
+func (d *Driver) retire(in *instance) {
+	if d.cfg.BeforeStop == nil || in.state != runtime.StateRunning {
+		in.requestStop()
+		return
+	}
+	in.retiring, in.state = true, runtime.StateStopping
+	in.stopOnce.Do(func() { close(in.stop) })
 }
 
 // victim picks the instance to stop first when scaling down: the newest
@@ -293,6 +323,7 @@ func (d *Driver) newInstance(key revisionKey, rev *revision) (*instance, error) 
 		addr:     net.JoinHostPort(loopback, strconv.Itoa(port)),
 		logPath:  logPath(d.cfg.LogDir, key.app, key.revision, id),
 		stop:     make(chan struct{}),
+		urgent:   make(chan struct{}),
 		done:     make(chan struct{}),
 		state:    runtime.StateStarting,
 	}, nil

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -28,19 +29,25 @@ type instance struct {
 	addr     string
 	logPath  string
 
-	stop     chan struct{} // closed to ask the instance to stop
-	stopOnce sync.Once
-	done     chan struct{} // closed when the supervisor has finished
+	stop       chan struct{} // closed to ask the instance to stop
+	stopOnce   sync.Once
+	urgent     chan struct{} // closed when the stop may not wait for Config.BeforeStop
+	urgentOnce sync.Once
+	done       chan struct{} // closed when the supervisor has finished
 
 	// Guarded by Driver.mu.
 	state     runtime.State
 	restarts  int
 	startedAt time.Time
 	lastExit  string
+	retiring  bool // scaled away: Config.BeforeStop runs before the signal
 }
 
-// requestStop asks the instance's supervisor to stop it. It is idempotent.
+// requestStop asks the instance's supervisor to stop it now, without
+// waiting for Config.BeforeStop (ending a call in progress). It is
+// idempotent.
 func (in *instance) requestStop() {
+	in.urgentOnce.Do(func() { close(in.urgent) })
 	in.stopOnce.Do(func() { close(in.stop) })
 }
 
@@ -216,12 +223,40 @@ func (d *Driver) await(in *instance, p *proc) (exit exitInfo, stopped bool) {
 	case <-in.stop:
 		stopped = true
 		d.setState(in, runtime.StateStopping)
-		d.terminate(pid, d.graceOf(in), p.exited)
+		d.beforeStop(in, p.exited)
+		select {
+		case <-p.exited: // it ended by itself meanwhile
+		default:
+			d.terminate(pid, d.graceOf(in), p.exited)
+		}
 	}
 	signalGroup(pid, syscall.SIGKILL) // whatever the leader left behind
 	p.drain()
 	text, code := describeExit(p.cmd.ProcessState, p.waitErr)
 	return exitInfo{text: text, code: code, ranFor: d.cfg.Now().Sub(p.started)}, stopped
+}
+
+// beforeStop calls Config.BeforeStop for an instance that Ensure scaled
+// away, before its process p is signalled. The call's context ends when
+// the instance must stop at once or p exits.
+func (d *Driver) beforeStop(in *instance, exited <-chan struct{}) {
+	d.mu.Lock()
+	retiring, snap := in.retiring, in.snapshot()
+	d.mu.Unlock()
+	if !retiring || d.cfg.BeforeStop == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // owned by beforeStop: cancel ends it at the latest
+		select {
+		case <-in.urgent:
+		case <-exited:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	d.cfg.BeforeStop(ctx, snap)
 }
 
 // terminate sends SIGTERM to the group led by pid and, if the leader has
