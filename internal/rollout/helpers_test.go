@@ -78,6 +78,12 @@ func starting(id string, rev int) Instance {
 	return Instance{ID: id, Revision: rev, Address: addrOf(id), State: runtime.StateStarting, Health: health.StatusUnknown}
 }
 
+// stopping is an instance its driver is stopping or draining, whose last
+// check passed.
+func stopping(id string, rev int) Instance {
+	return Instance{ID: id, Revision: rev, Address: addrOf(id), State: runtime.StateStopping, Health: health.StatusHealthy}
+}
+
 func addrOf(id string) string {
 	n := 0
 	for _, c := range id {

@@ -310,6 +310,33 @@ func TestPlanTransitions(t *testing.T) {
 				readyAtSet: true, stepsSet: true, message: "revision 2 gets 1% of traffic; analysis (default) is running"},
 		},
 		{
+			name: "instances a scale-down drains get no traffic",
+			in:   input(appSpec(replicas(1)), serving(1, 1), later, healthy("a", 1), stopping("b", 1), stopping("c", 1)),
+			want: want{phase: apiv1.PhaseHealthy, reason: apiv1.ReasonServing, stable: 1, ensure: []string{"1×1"}, main: "1:a", preview: "-"},
+		},
+		{
+			name: "scaling up while instances drain counts only the running ones",
+			in: input(appSpec(replicas(3)), serving(1, 1), later, healthy("a", 1), stopping("b", 1), stopping("c", 1),
+				starting("d", 1), starting("e", 1)),
+			want: want{phase: apiv1.PhaseDegraded, reason: apiv1.ReasonInstancesNotReady, stable: 1, ensure: []string{"1×3"},
+				main: "1:a", preview: "-", message: "1/3 instances healthy"},
+		},
+		{
+			name: "a draining candidate instance is neither previewed nor counted ready",
+			in: input(bgTwo, rolling(1, 2, t0), later, healthy("a", 1), healthy("c", 1), stopping("x", 1),
+				healthy("b", 2), stopping("d", 2)),
+			want: want{phase: apiv1.PhaseProgressing, reason: apiv1.ReasonCandidateNotReady, stable: 1, candidate: 2,
+				ensure: []string{"1×2", "2×2"}, main: "1:a,c", preview: "2:b", previewAddress: "127.0.0.1:8081",
+				wakeAt: later.Add(spec.DefaultProgressDeadline), message: "1/2 instances healthy"},
+		},
+		{
+			name: "a draining canary instance gets no share of the candidate's weight",
+			in:   input(appSpec(nil), rolling(1, 2, t0), later, healthy("a", 1), healthy("b", 2), stopping("x", 2)),
+			want: want{phase: apiv1.PhaseProgressing, reason: apiv1.ReasonAnalysisRunning, stable: 1, candidate: 2, weight: 100,
+				events: []string{apiv1.ReasonCandidateReady, apiv1.ReasonWeightSet}, ensure: []string{"1×1", "2×1"}, main: "1:a + 2:b@100", preview: "-",
+				readyAtSet: true, stepsSet: true},
+		},
+		{
 			name: "a canary candidate gets no traffic before it is healthy",
 			in:   input(appSpec(nil), rolling(1, 2, t0), later, healthy("a", 1), starting("b", 2)),
 			want: want{phase: apiv1.PhaseProgressing, reason: apiv1.ReasonCandidateNotReady, stable: 1, candidate: 2,
