@@ -299,6 +299,7 @@ func (c *Controller) forget(ctx context.Context, name string) {
 	proxyApps := []string{name, PreviewApp(name)}
 	c.mu.Lock()
 	delete(c.targets, name)
+	delete(c.drains, name)
 	for _, app := range proxyApps {
 		c.removing[app] = true
 		delete(c.listenErr, app)
@@ -336,7 +337,7 @@ func (c *Controller) forget(ctx context.Context, name string) {
 }
 
 // setTargets points the health checks of an app at the instances of the
-// revisions it wants, except those being stopped.
+// revisions it wants, except those being stopped or drained.
 func (c *Controller) setTargets(app string, sp spec.App, insts []runtime.Instance, wanted map[int]bool) {
 	var ts []target
 	codes, err := health.ParseStatusRanges(sp.HealthCheck.StatusCodes)
@@ -344,7 +345,7 @@ func (c *Controller) setTargets(app string, sp spec.App, insts []runtime.Instanc
 		c.log.Error("rollout: health check status codes", "app", app, "error", err)
 	}
 	for _, in := range insts {
-		if !wanted[in.Revision] || c.isStopping(app, in.Revision) {
+		if !wanted[in.Revision] || in.State == runtime.StateStopping || c.isStopping(app, in.Revision) {
 			continue
 		}
 		ts = append(ts, target{Target: targetOf(in, sp.HealthCheck, codes), revision: in.Revision})

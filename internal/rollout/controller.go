@@ -107,25 +107,29 @@ type Options struct {
 
 // Controller carries out rollouts: for every app it observes, plans (see
 // Plan), persists the status, and acts. Create it with New and run it
-// with Run; pass RuntimeEvent to the drivers and HealthTransition to the
-// health checker so that it wakes when instances change.
+// with Run; pass RuntimeEvent to the drivers, BeforeStop to the process
+// driver and HealthTransition to the health checker so that it wakes when
+// instances change and drains the instances a driver scales away.
 type Controller struct {
-	opts   Options
-	log    *slog.Logger
-	kick   chan struct{}      // wakes the loop; capacity 1
-	ping   chan chan struct{} // readiness probes of the loop
-	events *eventQueue
+	opts    Options
+	log     *slog.Logger
+	kick    chan struct{}      // wakes the loop; capacity 1
+	ping    chan chan struct{} // readiness probes of the loop
+	closing chan struct{}      // closed when the loop has ended
+	events  *eventQueue
 
 	// Touched by the loop only.
 	apps        map[string]*appState
 	lastTargets []health.Target // as last handed to the checker
 
 	mu        sync.Mutex
-	stopping  map[revKey]bool     // revisions being drained and stopped
-	removing  map[string]bool     // proxy apps being removed
-	listenErr map[string]string   // proxy app → why its listener is not bound
-	owners    map[string]revKey   // instance ID → its app and revision
-	targets   map[string][]target // app → its health targets
+	stopping  map[revKey]bool          // revisions being drained and stopped
+	removing  map[string]bool          // proxy apps being removed
+	listenErr map[string]string        // proxy app → why its listener is not bound
+	owners    map[string]revKey        // instance ID → its app and revision
+	targets   map[string][]target      // app → its health targets
+	leaving   map[string]*leaving      // instance ID → scaled away, waiting to leave the tables
+	drains    map[string]time.Duration // app → its drain timeout
 	running   bool
 	work      sync.WaitGroup // stoppers and removals
 }
@@ -155,6 +159,7 @@ func New(opts Options) (*Controller, error) {
 		log:       opts.Logger,
 		kick:      make(chan struct{}, 1),
 		ping:      make(chan chan struct{}),
+		closing:   make(chan struct{}),
 		events:    newEventQueue(),
 		apps:      map[string]*appState{},
 		stopping:  map[revKey]bool{},
@@ -162,6 +167,8 @@ func New(opts Options) (*Controller, error) {
 		listenErr: map[string]string{},
 		owners:    map[string]revKey{},
 		targets:   map[string][]target{},
+		leaving:   map[string]*leaving{},
+		drains:    map[string]time.Duration{},
 	}, nil
 }
 
@@ -181,7 +188,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.events.run(gctx, c.opts.Store.Record, c.log)
 		return nil
 	})
-	g.Go(func() error { return c.loop(gctx) })
+	g.Go(func() error {
+		defer close(c.closing)
+		return c.loop(gctx)
+	})
 	err := g.Wait()
 	c.work.Wait()
 	return err

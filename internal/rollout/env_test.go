@@ -78,7 +78,8 @@ func startEnv(t *testing.T, dbPath string, mods ...func(*env, *Options)) *env {
 	e := &env{t: t, dbPath: dbPath, db: db, res: resources.New(db)}
 	var ctrl *Controller
 	e.proc, err = process.New(process.Config{LogDir: filepath.Join(filepath.Dir(dbPath), "logs"),
-		OnEvent: func(ev runtime.Event) { ctrl.RuntimeEvent(ev) }})
+		OnEvent:    func(ev runtime.Event) { ctrl.RuntimeEvent(ev) },
+		BeforeStop: func(ctx context.Context, in runtime.Instance) { ctrl.BeforeStop(ctx, in) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,12 +59,14 @@ func (c *Controller) reconcile(ctx context.Context, o store.Object) (time.Time, 
 		return time.Time{}, fmt.Errorf("decode spec: %w", err)
 	}
 	sp.SetDefaults()
+	c.setDrain(o.Name, drainTimeout(sp))
 	var st apiv1.AppStatus
 	if len(o.Status) > 0 {
 		if err := json.Unmarshal(o.Status, &st); err != nil {
 			return time.Time{}, fmt.Errorf("decode status: %w", err)
 		}
 	}
+	leaving := c.leavingOf(o.Name) // before observing: they are seen Stopping
 	insts := c.instances(o.Name)
 	if err := c.loadRevisions(ctx, o.Name, a, needed(st, insts)); err != nil {
 		return time.Time{}, err
@@ -82,6 +84,7 @@ func (c *Controller) reconcile(ctx context.Context, o store.Object) (time.Time, 
 		defer span.End()
 	}
 	c.route(ctx, o.Name, a, sp, d)
+	c.releaseLeft(a, leaving)
 	if err := c.persist(ctx, o, st, d); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			c.wake() // changed meanwhile: plan again from what is stored

@@ -53,7 +53,8 @@ func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, re
 	// them to exist first; their callbacks only fire once Run runs.
 	onEvent := func(ev runtime.Event) { s.ctrl.RuntimeEvent(ev) }
 	var err error
-	s.process, err = process.New(process.Config{LogDir: filepath.Join(dataDir, LogsDir), OnEvent: onEvent})
+	s.process, err = process.New(process.Config{LogDir: filepath.Join(dataDir, LogsDir), OnEvent: onEvent,
+		BeforeStop: func(ctx context.Context, in runtime.Instance) { s.ctrl.BeforeStop(ctx, in) }})
 	if err != nil {
 		return nil, err
 	}
