@@ -256,14 +256,18 @@ func TestLeastRequestsAvoidsBusyInstance(t *testing.T) {
 		})
 	}
 	eventually(t, 5*time.Second, "slow requests in flight", func() bool {
-		return p.InFlight("lr", "1-0")+p.InFlight("lr", "1-1") == 3
+		return p.InFlight("lr", "1-0")+p.InFlight("lr", "1-1") == 3 && b0.hits.Load()+b1.hits.Load() == 3
 	})
-	idle := b0
+	idle, idleID := b0, "1-0"
 	if p.InFlight("lr", "1-0") > p.InFlight("lr", "1-1") {
-		idle = b1
+		idle, idleID = b1, "1-1"
 	}
+	base := p.InFlight("lr", idleID)
 	before := idle.hits.Load()
 	for range 5 {
+		// A client can read a whole answer before the proxy counts its
+		// request done: wait for that, so each request sees the parked ones only.
+		eventually(t, 5*time.Second, "the last fast request is done", func() bool { return p.InFlight("lr", idleID) == base })
 		do(t, c, p.url("lr")+"/fast", nil)
 	}
 	if got := idle.hits.Load() - before; got != 5 {
