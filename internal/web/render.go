@@ -131,11 +131,8 @@ func templateFuncs(now func() time.Time) template.FuncMap {
 		"latency":  formatSeconds,
 		"rate":     func(f float64) string { return formatNumber(f) + "/s" },
 		"ratio":    func(f float64) string { return formatNumber(100*f) + " %" },
-		"number":   formatNumber,
 		"pretty":   prettyJSON,
 		"lower":    strings.ToLower,
-		"join":     strings.Join,
-		"add":      func(a, b int) int { return a + b },
 		"subtract": func(a, b int) int { return a - b },
 	}
 }
