@@ -45,7 +45,6 @@ func overviewRows(apps []apiv1.Object, traffic map[string]apiv1.AppTraffic) []ap
 			}
 		}
 		for _, t := range traffic[row.Name].Revisions {
-			t := t
 			switch t.Revision {
 			case row.Status.StableRevision:
 				row.Stable = &t
