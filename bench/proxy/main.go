@@ -23,7 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/resource"
 	"sluice.dev/sluice/internal/proxy"
 	"sluice.dev/sluice/internal/telemetry"
 )
@@ -135,9 +135,15 @@ func runProxy(ctx context.Context, backend string, metrics, traced bool, cpuProf
 		opts.Registerer = prometheus.NewRegistry()
 	}
 	if traced {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewBatcher(discardExporter{}, telemetry.BatchOptions{})))
-		defer tp.Shutdown(context.Background())
-		opts.TracerProvider = tp
+		// Proxy spans as sluice server records them, sampled as its
+		// environment says (by default every request without a caller's
+		// traceparent, as here), to a client that drops them.
+		spans, err := telemetry.NewProxySpans(ctx, discardClient{}, resource.Default(), telemetry.SamplerFromEnv(os.Getenv), telemetry.BatchOptions{})
+		if err != nil {
+			return err
+		}
+		defer spans.Shutdown(context.Background())
+		opts.Spans = spans
 		// The access log as sluice server writes it with JSON logs, to a
 		// file that discards it (so the write system calls are counted).
 		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)

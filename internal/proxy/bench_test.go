@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"sluice.dev/sluice/internal/telemetry"
+	"sluice.dev/sluice/internal/telemetry/otlptest"
 )
 
 func BenchmarkBucket(b *testing.B) {
@@ -133,11 +132,10 @@ func BenchmarkProxyLoopback(b *testing.B) {
 		})
 	}
 	b.Run("metrics=true,traced,accesslog", func(b *testing.B) {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewBatcher(tracetest.NewNoopExporter(), telemetry.BatchOptions{})))
-		defer tp.Shutdown(context.Background())
+		spans := discardSpans(b, telemetry.RatioSampler(1, true))
 		access := NewAccessLog(io.Discard, 0)
 		defer access.Close()
-		opts := Options{Registerer: prometheus.NewRegistry(), TracerProvider: tp, AccessLog: access.Log}
+		opts := Options{Registerer: prometheus.NewRegistry(), Spans: spans, AccessLog: access.Log}
 		p := startProxy(b, opts, mustTable(b, TableSpec{App: "web", Stable: rev("1", be)}))
 		run(b, p.url("web"))
 	})
@@ -218,21 +216,31 @@ func TestIdleKeepAliveConnectionsAreCheap(t *testing.T) {
 	}
 }
 
+// discardSpans returns proxy spans sampled by sampler and exported, in
+// batches, to an OTLP client that drops them.
+func discardSpans(b *testing.B, sampler telemetry.Sampler) *telemetry.ProxySpans {
+	spans, err := telemetry.NewProxySpans(context.Background(), otlptest.Discard{}, nil, sampler, telemetry.BatchOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = spans.Shutdown(context.Background()) })
+	return spans
+}
+
 // BenchmarkTraceRequest measures what tracing adds to one proxied request
-// on its own: reading the caller's traceparent, starting the server span,
-// writing the instance's traceparent, and ending the span with its
-// attributes, through the OpenTelemetry SDK with a batching processor and
-// an exporter that drops spans. "unsampled" has a parent-based sampler
-// and a caller that did not sample.
+// on its own: reading the caller's traceparent, the new span's IDs and
+// sampling decision, writing the instance's traceparent, and ending the
+// span with its attributes into the queue of telemetry.ProxySpans, whose
+// goroutine converts full batches to OTLP for a client that drops them.
+// "unsampled" has a parent-based sampler and a caller that did not
+// sample; "root" a caller without a traceparent.
 func BenchmarkTraceRequest(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		flags string
-	}{{"sampled", "01"}, {"unsampled", "00"}} {
+	}{{"sampled", "01"}, {"unsampled", "00"}, {"root", ""}} {
 		b.Run(tc.name, func(b *testing.B) {
-			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewBatcher(tracetest.NewNoopExporter(), telemetry.BatchOptions{})))
-			defer tp.Shutdown(context.Background())
-			tr := newTracing(Options{TracerProvider: tp})
+			tr := newTracing(Options{Spans: discardSpans(b, telemetry.RatioSampler(1, true))})
 			a := &app{name: "web"}
 			rev := &revisionRoute{state: &revisionState{name: "1"}}
 			inst := newInstance(Instance{ID: "web-1", Addr: "127.0.0.1:8081"}, "1")
@@ -240,14 +248,20 @@ func BenchmarkTraceRequest(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				r, _ := http.NewRequest(http.MethodGet, "http://web/hello", nil)
-				rs := &requestState{app: a, rev: rev, inst: inst, requestID: "5f0c6a1e9b2d4c7a8e3f1b0d2c4a6e8f"}
+				rs := &requestState{app: a, rev: rev, inst: inst, requestID: "5f0c6a1e9b2d4c7a8e3f1b0d2c4a6e8f", start: time.Now()}
 				hdr := []string{parent}
+				end := rs.start.Add(time.Millisecond)
 				for pb.Next() {
-					hdr[0] = parent // as the client sent it; start rewrites it
-					r.Header["Traceparent"] = hdr
-					span := tr.start(r, a.name)
-					endSpan(span, rs, r, http.StatusOK)
-					_ = traceIDOf(span)
+					if tc.flags != "" {
+						hdr[0] = parent // as the client sent it; start rewrites it
+						r.Header["Traceparent"] = hdr
+					} else {
+						delete(r.Header, "Traceparent")
+					}
+					rs.span = spanContext{}
+					tr.start(r, &rs.span)
+					tr.end(&rs.span, rs, r, http.StatusOK, end)
+					_ = traceIDOf(&rs.span)
 				}
 			})
 		})

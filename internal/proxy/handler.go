@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"go.opentelemetry.io/otel/trace"
 )
 
 // stateKey is the context key of a request's *requestState.
@@ -27,7 +25,7 @@ type requestState struct {
 	requestID string
 	start     time.Time
 	rec       recorder
-	span      trace.Span // nil when tracing is off
+	span      spanContext // when tracing is on
 
 	cancel    context.CancelFunc // set for upgrades: ends the tunnel
 	body      streamBody         // wraps a streamed response body
@@ -54,7 +52,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-Id", rs.requestID)
 	if s.tracing != nil {
-		rs.span = s.tracing.start(r, a.name)
+		s.tracing.start(r, &rs.span)
 	}
 
 	rt := a.routes.Load()
@@ -116,12 +114,12 @@ func (a *app) finish(rs *requestState, r *http.Request) {
 	if rs.cancel != nil {
 		rs.cancel()
 	}
-	if rs.span != nil {
-		endSpan(rs.span, rs, r, status)
+	if s.tracing != nil {
+		s.tracing.end(&rs.span, rs, r, status, now)
 	}
 	if s.opts.AccessLog != nil {
 		rec := AccessRecord{
-			TraceID:   traceIDOf(rs.span),
+			TraceID:   traceIDOf(&rs.span),
 			Time:      rs.start,
 			App:       a.name,
 			Revision:  rs.rev.state.name,

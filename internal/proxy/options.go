@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
+
+	"sluice.dev/sluice/internal/telemetry"
 )
 
 var (
@@ -47,12 +47,12 @@ type Options struct {
 	// AccessLog is called, on the request's goroutine, once per completed
 	// request. It must return quickly. Nil turns access logging off.
 	AccessLog func(AccessRecord)
-	// TracerProvider makes a span for every proxied request, continuing
-	// the caller's W3C trace context and passing it on to the instance.
+	// Spans records a span for every proxied request its sampler samples,
+	// continuing the caller's W3C trace context (traceparent, tracestate)
+	// and passing it on to the instance, sampled or not. The spans are
+	// recorded without the OpenTelemetry SDK (see telemetry.ProxySpans).
 	// Nil turns tracing off at no cost.
-	TracerProvider trace.TracerProvider
-	// Propagator reads and writes trace context; default W3C trace context.
-	Propagator propagation.TextMapPropagator
+	Spans *telemetry.ProxySpans
 
 	// EjectThreshold is how many consecutive failures (connect errors,
 	// 502, 503 or 504 from the instance) eject an instance. Default 5;

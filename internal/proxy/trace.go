@@ -1,57 +1,103 @@
 package proxy
 
 import (
-	"context"
-	"encoding/hex"
+	"math/rand/v2"
 	"net/http"
 	"net/textproto"
-	"strconv"
 	"sync"
+	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"sluice.dev/sluice/internal/telemetry"
 )
 
-// tracing makes one span per proxied request. It is nil when
-// Options.TracerProvider is, so that a proxy without tracing does no
-// tracing work at all.
+// tracing records one span per proxied request, without the SDK: the
+// trace context is parsed and written here, the span is a fixed struct
+// handed to telemetry.ProxySpans when the request ends. It is nil when
+// Options.Spans is, so that a proxy without tracing does no tracing work
+// at all.
 type tracing struct {
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
-	names  sync.Map // app name → span name, "proxy APP"
+	spans   *telemetry.ProxySpans
+	sampler telemetry.Sampler
+	names   sync.Map // app name → span name, "proxy APP"
 }
 
 func newTracing(opts Options) *tracing {
-	if opts.TracerProvider == nil {
+	if opts.Spans == nil {
 		return nil
 	}
-	prop := opts.Propagator
-	if prop == nil {
-		prop = propagation.TraceContext{}
-	}
-	return &tracing{tracer: opts.TracerProvider.Tracer("sluice.dev/sluice/internal/proxy"), prop: prop}
+	return &tracing{spans: opts.Spans, sampler: opts.Spans.Sampler()}
 }
 
-// serverSpan holds the options of every proxy span, built once so that
-// starting a span allocates no option slice.
-var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+// spanContext is a proxied request's span while it runs.
+type spanContext struct {
+	traceID    [16]byte
+	spanID     [8]byte
+	parent     [8]byte // zero without a (valid) caller's traceparent
+	flags      byte    // W3C trace flags: sampled, random
+	traceState string
+	// traceparent is the header sent to the instance; its characters
+	// 3 to 35 are the trace ID in hex.
+	traceparent string
+}
 
-// start continues the caller's trace context, or starts a trace, and
-// writes the new span's context into the request's headers so that the
-// instance continues the trace. Attributes are set once, when the span
-// ends. The span is kept in the request's state, not in its context:
-// nothing on the proxy's path reads it from there, and the trace context
-// is read and written on a context of its own, two levels deep, rather
-// than on the request's, which net/http makes five levels deep and every
-// lookup that misses walks to the end.
-func (t *tracing) start(r *http.Request, app string) trace.Span {
+// sampled reports whether the span is recorded.
+func (sc *spanContext) sampled() bool { return sc.flags&byte(trace.FlagsSampled) != 0 }
+
+// start continues the caller's trace context, or starts a trace, as the
+// SDK with the W3C trace context propagator does: a new span ID, the
+// sampler's decision, and the span's context written into the request's
+// headers so that the instance continues the trace, sampled or not.
+func (t *tracing) start(r *http.Request, sc *spanContext) {
 	h := traceHeaders(r.Header)
-	ctx := t.prop.Extract(context.Background(), h)
-	ctx, span := t.tracer.Start(ctx, t.spanName(app), serverSpan...)
-	t.prop.Inject(ctx, h)
-	return span
+	parentValid := false
+	if tid, sid, flags, ok := parseTraceparent(h.Get("traceparent")); ok {
+		parentValid = true
+		sc.traceID, sc.parent = tid, sid
+		sc.flags = flags
+		if v := h.Get("tracestate"); v != "" {
+			// An invalid tracestate is ignored and left as it came, as
+			// the propagator leaves it; a valid one is passed on as the
+			// propagator writes it.
+			if ts, err := trace.ParseTraceState(v); err == nil {
+				sc.traceState = ts.String()
+				if sc.traceState != v {
+					h.Set("tracestate", sc.traceState)
+				}
+			}
+		}
+	} else {
+		sc.traceID = newTraceID()
+	}
+	sc.spanID = newSpanID()
+	if t.sampler.Sample(sc.traceID, parentValid, sc.flags&byte(trace.FlagsSampled) != 0) {
+		sc.flags |= byte(trace.FlagsSampled)
+	} else {
+		sc.flags &^= byte(trace.FlagsSampled)
+	}
+	sc.traceparent = formatTraceparent(sc)
+	h.Set("traceparent", sc.traceparent)
+}
+
+// end records a sampled request's span: where it went and how it ended.
+func (t *tracing) end(sc *spanContext, rs *requestState, r *http.Request, status int, end time.Time) {
+	if !sc.sampled() {
+		return
+	}
+	sp := telemetry.ProxySpan{
+		TraceID: sc.traceID, SpanID: sc.spanID, ParentSpanID: sc.parent,
+		Flags: sc.flags, TraceState: sc.traceState,
+		Name:  t.spanName(rs.app.name),
+		Start: rs.start, End: end,
+		App: rs.app.name, Method: r.Method, Path: r.URL.Path,
+		Revision: rs.rev.state.name, Status: status, Retries: rs.retries,
+		RequestID: rs.requestID,
+	}
+	if rs.inst != nil {
+		sp.Instance, sp.Address = rs.inst.id, rs.inst.addr
+	}
+	t.spans.End(&sp)
 }
 
 // spanName returns "proxy APP", made once per app.
@@ -63,58 +109,40 @@ func (t *tracing) spanName(app string) string {
 	return n.(string)
 }
 
-// spanAttrs is the most attributes a proxy span gets.
-const spanAttrs = 9
-
-// attrBuffers recycles the attribute arrays handed to SetAttributes: the
-// span copies them, and an array passed through the trace.Span interface
-// would otherwise be allocated for every request.
-var attrBuffers = sync.Pool{New: func() any { return new([spanAttrs]attribute.KeyValue) }}
-
-// endSpan records the request, where it went and how it ended, and ends
-// the span. A span the sampler did not record gets no attributes, so
-// unsampled requests do not pay for building them.
-func endSpan(span trace.Span, rs *requestState, r *http.Request, status int) {
-	if !span.IsRecording() {
-		span.End()
-		return
+// traceIDOf returns the request's trace ID in hex, or "" without tracing.
+// It allocates nothing: it is part of the traceparent sent on.
+func traceIDOf(sc *spanContext) string {
+	if sc == nil || len(sc.traceparent) < 35 {
+		return ""
 	}
-	buf := attrBuffers.Get().(*[spanAttrs]attribute.KeyValue)
-	kv := append(buf[:0],
-		attribute.String("sluice.app", rs.app.name),
-		attribute.String("http.request.method", r.Method),
-		attribute.String("url.path", r.URL.Path),
-		attribute.String("sluice.revision", rs.rev.state.name),
-		attribute.Int("http.response.status_code", status),
-		attribute.Int("sluice.retries", rs.retries),
-		attribute.String("sluice.request_id", rs.requestID),
-	)
-	if rs.inst != nil {
-		kv = append(kv, attribute.String("sluice.instance", rs.inst.id), attribute.String("server.address", rs.inst.addr))
-	}
-	span.SetAttributes(kv...)
-	clear(buf[:])
-	attrBuffers.Put(buf)
-	if status >= 500 {
-		span.SetStatus(codes.Error, strconv.Itoa(status))
-	}
-	span.End()
+	return sc.traceparent[3:35]
 }
 
-// traceIDOf returns the span's trace ID in hex, or "" without a span. It
-// makes one allocation, the string, where TraceID.String makes two.
-func traceIDOf(span trace.Span) string {
-	if span == nil {
-		return ""
+// newTraceID returns a random, valid trace ID. The IDs come from
+// math/rand/v2's global source, a ChaCha8 generator per thread that the
+// runtime seeds from the operating system's entropy: cheap, lock-free and
+// unpredictable, as the SDK's IDs (math/rand seeded from crypto/rand).
+func newTraceID() (id [16]byte) {
+	for id == ([16]byte{}) {
+		putUint64(id[:8], rand.Uint64())
+		putUint64(id[8:], rand.Uint64())
 	}
-	sc := span.SpanContext()
-	if !sc.IsValid() {
-		return ""
+	return id
+}
+
+// newSpanID returns a random, valid span ID.
+func newSpanID() (id [8]byte) {
+	for id == ([8]byte{}) {
+		putUint64(id[:], rand.Uint64())
 	}
-	id := sc.TraceID()
-	var b [2 * len(id)]byte
-	hex.Encode(b[:], id[:])
-	return string(b[:])
+	return id
+}
+
+func putUint64(b []byte, v uint64) {
+	_ = b[7]
+	for i := range 8 {
+		b[i] = byte(v >> (56 - 8*i))
+	}
 }
 
 // traceHeaders carries trace context in request headers, like
@@ -140,9 +168,6 @@ func (h traceHeaders) Set(key, value string) {
 	}
 	h[k] = []string{value}
 }
-
-// Keys lists the header names.
-func (h traceHeaders) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
 
 // canonicalTraceKey is textproto.CanonicalMIMEHeaderKey(key), without an
 // allocation for the keys the W3C propagators use.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"sluice.dev/sluice/internal/analysis/providers"
@@ -43,11 +44,12 @@ type rolloutServer struct {
 // newRolloutServer wires the drivers, the checker and the proxy to a new
 // controller. Instance logs go under dataDir/logs; the proxy's metrics go
 // to reg. secrets resolves env secret references; nil makes apps that use
-// them fail their rollouts with a clear reason.
+// them fail their rollouts with a clear reason. tp makes the rollout
+// spans (nil: none); observe carries the proxy's own observability.
 //
 // Analysis measurements are taken by the builtin provider over the proxy's
 // counters, or by the prometheus and webhook providers, and kept in ms.
-func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver, observe proxy.Options) (*rolloutServer, error) {
+func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, reg prometheus.Registerer, log *slog.Logger, secrets rollout.SecretResolver, tp trace.TracerProvider, observe proxy.Options) (*rolloutServer, error) {
 	s := &rolloutServer{res: res, log: log}
 	// The drivers and the checker report to the controller, which needs
 	// them to exist first; their callbacks only fire once Run runs.
@@ -73,7 +75,7 @@ func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, re
 		Provider:     providers.New(providers.NewProxyCounters(s.proxy), nil),
 		Measurements: ms, Counters: s.proxy,
 		TLS:            NewAppTLSConfigs(time.Now, log.With("component", "app-tls")).For,
-		TracerProvider: observe.TracerProvider,
+		TracerProvider: tp,
 	})
 	if err != nil {
 		return nil, err

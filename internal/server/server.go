@@ -81,8 +81,8 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	counters := newEventCounters(res, reg, log)
 	access := newAccessLog(cfg.AccessLog, log, logOut)
 	defer access.close() // after the proxy stopped: its last lines
-	rollouts, err := newRolloutServer(res, newMeasurementCounter(st, reg), cfg.DataDir, reg, log, secretSvc, proxy.Options{
-		TracerProvider: tracing.Active(), Propagator: tracing.Propagator, AccessLog: access.hook,
+	rollouts, err := newRolloutServer(res, newMeasurementCounter(st, reg), cfg.DataDir, reg, log, secretSvc, tracing.Active(), proxy.Options{
+		Spans: tracing.Proxy, AccessLog: access.hook,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
@@ -27,6 +28,9 @@ type Tracing struct {
 	Propagator propagation.TextMapPropagator
 	// Enabled is true when spans are exported.
 	Enabled bool
+	// Proxy records the spans of proxied requests without the SDK; nil
+	// when tracing is off.
+	Proxy *ProxySpans
 
 	shutdown func(context.Context) error
 }
@@ -40,12 +44,16 @@ func (t *Tracing) Active() trace.TracerProvider {
 	return t.Provider
 }
 
-// Shutdown flushes and stops the exporter.
+// Shutdown flushes and stops the exporters.
 func (t *Tracing) Shutdown(ctx context.Context) error {
-	if t.shutdown == nil {
-		return nil
+	var err error
+	if t.Proxy != nil {
+		err = t.Proxy.Shutdown(ctx)
 	}
-	return t.shutdown(ctx)
+	if t.shutdown != nil {
+		err = errors.Join(err, t.shutdown(ctx))
+	}
+	return err
 }
 
 // NewTracing configures tracing from the standard OTEL_* variables read
@@ -53,9 +61,13 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set (or OTEL_SDK_DISABLED=true),
 // tracing is off and nearly free. OTEL_EXPORTER_OTLP_PROTOCOL (or its
 // _TRACES_ form) chooses `http/protobuf` (the default) or `grpc`;
-// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
-// OTEL_TRACES_SAMPLER_ARG are honoured by the SDK itself, and the OTEL_BSP_*
-// variables by the Batcher that exports spans.
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are honoured by the SDK
+// itself, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG are read through
+// getenv (SamplerFromEnv) for the SDK's spans and the proxy's alike, and
+// the OTEL_BSP_* variables by the Batcher that exports the SDK's spans and
+// by ProxySpans. Proxied requests' spans go through ProxySpans, with an
+// OTLP client of their own configured from the same OTEL_EXPORTER_OTLP_*
+// variables as the SDK's exporter.
 func NewTracing(ctx context.Context, getenv func(string) string, build apiv1.VersionInfo) (*Tracing, error) {
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	off := &Tracing{Provider: noop.NewTracerProvider(), Propagator: prop}
@@ -67,12 +79,15 @@ func NewTracing(ctx context.Context, getenv func(string) string, build apiv1.Ver
 	}
 	protocol := first(getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"), "http/protobuf")
 	var exp sdktrace.SpanExporter
+	var proxyClient otlptrace.Client
 	var err error
 	switch protocol {
 	case "http/protobuf":
 		exp, err = otlptracehttp.New(ctx)
+		proxyClient = otlptracehttp.NewClient()
 	case "grpc":
 		exp, err = otlptracegrpc.New(ctx)
+		proxyClient = otlptracegrpc.NewClient()
 	default:
 		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q: use http/protobuf or grpc", protocol)
 	}
@@ -87,8 +102,16 @@ func NewTracing(ctx context.Context, getenv func(string) string, build apiv1.Ver
 	if getenv("OTEL_SERVICE_NAME") == "" && !strings.Contains(getenv("OTEL_RESOURCE_ATTRIBUTES"), "service.name=") {
 		res, _ = resource.Merge(res, resource.NewSchemaless(semconv.ServiceName("sluice")))
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(NewBatcher(exp, batchOptionsFromEnv(getenv))), sdktrace.WithResource(res))
-	return &Tracing{Provider: tp, Propagator: prop, Enabled: true, shutdown: tp.Shutdown}, nil
+	sampler := SamplerFromEnv(getenv)
+	batch := batchOptionsFromEnv(getenv)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(NewBatcher(exp, batch)), sdktrace.WithResource(res),
+		sdktrace.WithSampler(sampler.SDK()))
+	proxySpans, err := NewProxySpans(ctx, proxyClient, res, sampler, batch)
+	if err != nil {
+		_ = tp.Shutdown(ctx)
+		return nil, fmt.Errorf("OTLP trace client: %w", err)
+	}
+	return &Tracing{Provider: tp, Propagator: prop, Enabled: true, Proxy: proxySpans, shutdown: tp.Shutdown}, nil
 }
 
 func first(vals ...string) string {
