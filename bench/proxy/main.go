@@ -55,7 +55,7 @@ func main() {
 	flag.StringVar(&c.role, "role", "", "internal: run as \"backend\" or \"proxy\" child")
 	flag.StringVar(&c.backend, "backend", "", "internal: backend address for -role proxy")
 	flag.BoolVar(&c.metrics, "metrics", true, "internal: Prometheus metrics on for -role proxy")
-	flag.BoolVar(&c.traced, "traced", false, "internal: tracing (to a discarding exporter) and the JSON access log on for -role proxy")
+	flag.BoolVar(&c.traced, "traced", false, "internal: tracing (proxy spans to a discarding OTLP client) and the JSON access log on for -role proxy")
 	flag.IntVar(&c.moderateRate, "moderate-rate", 2000, "requests per second of the moderate phase")
 	flag.IntVar(&c.moderateConn, "moderate-conns", 16, "keep-alive connections of the moderate phase")
 	flag.IntVar(&c.conns, "conns", 64, "keep-alive connections of the saturation phase")
