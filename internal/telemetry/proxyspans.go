@@ -2,11 +2,7 @@ package telemetry
 
 import (
 	"context"
-	"errors"
-	"sync"
-	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -38,17 +34,7 @@ type ProxySpans struct {
 	out    []*tracepb.Span
 	rs     []*tracepb.ResourceSpans
 
-	mu      sync.Mutex
-	queue   []ProxySpan // ended spans waiting, oldest first
-	spare   []ProxySpan // the other queue, swapped in by take
-	stopped bool
-	dropped int64
-
-	full    chan struct{}      // a batch is ready; capacity 1
-	flushes chan chan struct{} // ForceFlush: export all, then close
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	q *spanQueue[ProxySpan]
 }
 
 // NewProxySpans starts client and a goroutine that exports to it; Shutdown
@@ -59,20 +45,11 @@ func NewProxySpans(ctx context.Context, client otlptrace.Client, res *resource.R
 		return nil, err
 	}
 	o = o.withDefaults()
-	p := &ProxySpans{
-		client: client, sampler: sampler, o: o,
-		res:     resourceProto(res),
-		queue:   make([]ProxySpan, 0, o.MaxBatch),
-		spare:   make([]ProxySpan, 0, o.MaxBatch),
-		full:    make(chan struct{}, 1),
-		flushes: make(chan chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-	}
+	p := &ProxySpans{client: client, sampler: sampler, o: o, res: resourceProto(res)}
 	if res != nil {
 		p.resURL = res.SchemaURL()
 	}
-	go p.run()
+	p.q = newSpanQueue(o, p.upload)
 	return p, nil
 }
 
@@ -80,115 +57,27 @@ func NewProxySpans(ctx context.Context, client otlptrace.Client, res *resource.R
 func (p *ProxySpans) Sampler() Sampler { return p.sampler }
 
 // End queues a sampled span for export; it copies s.
-func (p *ProxySpans) End(s *ProxySpan) {
-	p.mu.Lock()
-	if p.stopped || len(p.queue) >= p.o.MaxQueue {
-		if !p.stopped {
-			p.dropped++
-		}
-		p.mu.Unlock()
-		return
-	}
-	p.queue = append(p.queue, *s)
-	ready := len(p.queue) == p.o.MaxBatch
-	p.mu.Unlock()
-	if ready {
-		select {
-		case p.full <- struct{}{}:
-		default:
-		}
-	}
-}
+func (p *ProxySpans) End(s *ProxySpan) { p.q.add(s) }
 
 // Dropped returns how many spans were dropped because the queue was full.
-func (p *ProxySpans) Dropped() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.dropped
-}
+func (p *ProxySpans) Dropped() int64 { return p.q.dropped() }
 
 // ForceFlush exports every span that ended before it was called.
-func (p *ProxySpans) ForceFlush(ctx context.Context) error {
-	done := make(chan struct{})
-	select {
-	case p.flushes <- done:
-	case <-p.done:
-		return nil // shut down: nothing is left
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (p *ProxySpans) ForceFlush(ctx context.Context) error { return p.q.flush(ctx) }
 
 // Shutdown exports the queued spans, stops the goroutine and the client.
 // Spans that end later are dropped.
 func (p *ProxySpans) Shutdown(ctx context.Context) error {
-	var err error
-	p.once.Do(func() {
-		p.mu.Lock()
-		p.stopped = true
-		p.mu.Unlock()
-		close(p.stop)
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		err = errors.Join(err, p.client.Stop(ctx))
-	})
+	return p.q.shutdown(ctx, p.client.Stop)
+}
+
+// upload sends a batch to the client as OTLP, from the queue's goroutine.
+func (p *ProxySpans) upload(ctx context.Context, batch []ProxySpan) error {
+	err := p.client.UploadTraces(ctx, p.resourceSpans(batch))
+	for i := range batch {
+		p.protos[i].clear() // let the strings be collected
+	}
 	return err
-}
-
-// run exports a batch when one is full or the delay since the last export
-// is up, everything on a flush, and what is left at shutdown.
-func (p *ProxySpans) run() {
-	defer close(p.done)
-	t := time.NewTimer(p.o.Delay)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stop:
-			p.export(0)
-			return
-		case <-p.full:
-			p.export(p.o.MaxBatch)
-		case <-t.C:
-			p.export(0)
-		case done := <-p.flushes:
-			p.export(0)
-			close(done)
-		}
-		t.Reset(p.o.Delay)
-	}
-}
-
-// export uploads queued spans in batches of at most MaxBatch, while at
-// least least of them (at least one, for 0) are queued.
-func (p *ProxySpans) export(least int) {
-	least = max(least, 1)
-	for {
-		batch := p.take(least)
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), p.o.ExportTimeout)
-		if err := p.client.UploadTraces(ctx, p.resourceSpans(batch)); err != nil {
-			otel.Handle(err)
-		}
-		cancel()
-		for i := range batch {
-			p.protos[i].clear()
-		}
-		clear(batch) // let the strings be collected
-		p.mu.Lock()
-		p.spare = batch[:0]
-		p.mu.Unlock()
-	}
 }
 
 // resourceSpans converts a batch to OTLP, one resource and one scope, in
@@ -210,26 +99,4 @@ func (p *ProxySpans) resourceSpans(batch []ProxySpan) []*tracepb.ResourceSpans {
 	}
 	p.rs[0].ScopeSpans[0].Spans = p.out[:len(batch)]
 	return p.rs
-}
-
-// take removes up to MaxBatch of the oldest queued spans, or nothing when
-// fewer than least are queued. When they are all the queue holds (the
-// usual case), the queue is swapped for the spare one rather than copied.
-func (p *ProxySpans) take(least int) []ProxySpan {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := len(p.queue)
-	if n < least {
-		return nil
-	}
-	if n <= p.o.MaxBatch {
-		batch := p.queue
-		p.queue, p.spare = p.spare[:0], nil
-		return batch
-	}
-	batch := append(make([]ProxySpan, 0, p.o.MaxBatch), p.queue[:p.o.MaxBatch]...)
-	rest := copy(p.queue, p.queue[p.o.MaxBatch:])
-	clear(p.queue[rest:])
-	p.queue = p.queue[:rest]
-	return batch
 }
