@@ -219,7 +219,8 @@ func TestFlags(t *testing.T) {
 	if p := d.post("/ui/flags/production/flag/banner/targeting", url.Values{"targeting": {good}, "back": {"flag"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("a good rule: %d %s", p.status, p.body)
 	}
-	contains(t, "flag history", d.get("/ui/flags/production/flag/banner").body, "by the-deployer", "<code>targeting.if[0]</code>", "<h3>Version 1")
+	contains(t, "flag history", d.get("/ui/flags/production/flag/banner").body, "by the-deployer", "<code>targeting.if[0]</code>", "<h3>Version 1",
+		`<li class="diff-added">the flag: added`)
 
 	// History with diffs, and a revert to the first version.
 	hist := d.get("/ui/flags/production/history")
