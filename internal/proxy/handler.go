@@ -99,7 +99,11 @@ func (a *app) finish(rs *requestState, r *http.Request) {
 	case status == 0:
 		status = http.StatusOK
 	}
-	failed := status >= 500 || !rs.completed
+	// A response that broke off is the revision's error, unless the client
+	// hung up (as a 499 before the response is not): a write to it failed,
+	// or its request's context ended (the server's sign of a closed
+	// connection, which also cancels the upstream read).
+	failed := status >= 500 || (!rs.completed && !rs.rec.clientGone && r.Context().Err() == nil)
 	rs.rev.state.window.record(now, d, failed)
 	if m := rs.rev.state.metrics; m != nil {
 		m.inFlight.Dec()
@@ -179,6 +183,9 @@ type recorder struct {
 	w     http.ResponseWriter
 	code  int
 	bytes int64
+	// clientGone is set when a write or flush to the client failed: a
+	// response broken off by its client is not its revision's error.
+	clientGone bool
 }
 
 // Header returns the response headers.
@@ -199,11 +206,20 @@ func (r *recorder) Write(p []byte) (int, error) {
 	}
 	n, err := r.w.Write(p)
 	r.bytes += int64(n)
+	if err != nil {
+		r.clientGone = true
+	}
 	return n, err
 }
 
 // FlushError sends buffered bytes to the client at once.
-func (r *recorder) FlushError() error { return http.NewResponseController(r.w).Flush() }
+func (r *recorder) FlushError() error {
+	err := http.NewResponseController(r.w).Flush()
+	if err != nil {
+		r.clientGone = true
+	}
+	return err
+}
 
 // Unwrap returns the client's ResponseWriter.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.w }

@@ -180,8 +180,8 @@ func quantile(counts []uint64, q float64) float64 {
 //
 // A request is an error when the revision answered 5xx, when the proxy could
 // not reach an instance (502), when no instance was ready (503), or when the
-// response broke off mid-stream. A 4xx is the client's fault and is not an
-// error. Rates and quantiles are 0 when Requests is 0: check Requests
+// instance broke its response off mid-stream. A 4xx, and a client that hangs
+// up before its response is done, are the client's doing and not errors. Rates and quantiles are 0 when Requests is 0: check Requests
 // against a minimum sample size before judging the rest.
 type Summary struct {
 	// Window is the span the windowed fields cover.

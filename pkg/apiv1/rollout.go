@@ -339,8 +339,8 @@ type AppTraffic struct {
 }
 
 // RevisionTraffic is one revision's requests as the proxy counted them.
-// An error is a 5xx answer, an unreachable instance or a response that
-// broke off; a 4xx is the client's and is not one. Rates and latencies are
+// An error is a 5xx answer, an unreachable instance or a response its
+// instance broke off; a 4xx, or a client hanging up, is not one. Rates and latencies are
 // 0 when the window holds no request.
 type RevisionTraffic struct {
 	Revision int `json:"revision"`
