@@ -48,11 +48,9 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := apiv1.DeployResult{Applied: applied, Revision: applied.Revision}
-	if len(o.Status) > 0 {
-		if err := json.Unmarshal(o.Status, &out.Status); err != nil {
-			a.writeError(w, r, fmt.Errorf("decode the status of app %q: %w", name, err))
-			return
-		}
+	if out.Status, err = appStatusOf(o); err != nil {
+		a.writeError(w, r, err)
+		return
 	}
 	if out.Revision == 0 {
 		out.Revision = out.Status.LatestRevision

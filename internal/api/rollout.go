@@ -35,11 +35,9 @@ func (a *API) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	name, action := r.PathValue("name"), r.PathValue("action")
 	now := a.opts.Now().UTC()
 	o, err := a.opts.Resources.UpdateStatus(r.Context(), spec.KindApp, name, func(cur store.Object) (json.RawMessage, []store.Event, error) {
-		var st apiv1.AppStatus
-		if len(cur.Status) > 0 {
-			if err := json.Unmarshal(cur.Status, &st); err != nil {
-				return nil, nil, fmt.Errorf("decode the status of app %q: %w", name, err)
-			}
+		st, err := appStatusOf(cur)
+		if err != nil {
+			return nil, nil, err
 		}
 		next, ev, err := rollout.Command(st, action, actor(r), now)
 		if err != nil || ev.Reason == "" {

@@ -49,12 +49,10 @@ func (a *API) traffic(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	var st apiv1.AppStatus
-	if len(o.Status) > 0 {
-		if err := json.Unmarshal(o.Status, &st); err != nil {
-			a.writeError(w, r, fmt.Errorf("traffic of app %q: decode status: %w", name, err))
-			return
-		}
+	st, err := appStatusOf(o)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
 	}
 	out := apiv1.AppTraffic{App: name, WindowSeconds: window.Seconds(), Revisions: []apiv1.RevisionTraffic{}}
 	for _, rs := range st.Revisions {
@@ -66,4 +64,16 @@ func (a *API) traffic(w http.ResponseWriter, r *http.Request) {
 		out.Revisions = append(out.Revisions, t)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// appStatusOf decodes an app's stored status; an app the controller has
+// not seen yet has the zero status.
+func appStatusOf(o store.Object) (apiv1.AppStatus, error) {
+	var st apiv1.AppStatus
+	if len(o.Status) > 0 {
+		if err := json.Unmarshal(o.Status, &st); err != nil {
+			return st, fmt.Errorf("decode the status of app %q: %w", o.Name, err)
+		}
+	}
+	return st, nil
 }
