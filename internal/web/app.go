@@ -1,7 +1,6 @@
 package web
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -187,16 +186,23 @@ func (d *Dashboard) rolloutAction(w http.ResponseWriter, r *http.Request, s *ses
 
 // noticeOf turns ?done=ACTION into a line of feedback.
 func noticeOf(r *http.Request) string {
-	switch a := r.URL.Query().Get("done"); a {
+	switch r.URL.Query().Get("done") {
 	case "":
 		return ""
+	case apiv1.ActionPromote:
+		return "Asked for a promotion."
 	case apiv1.ActionPromoteFull:
 		return "Asked for a full promotion."
-	default:
-		return cmp.Or(map[string]string{
-			apiv1.ActionPromote: "Asked for a promotion.", apiv1.ActionAbort: "Aborted the rollout.",
-			apiv1.ActionUndo: "Asked for an undo.", apiv1.ActionPause: "Paused.", apiv1.ActionResume: "Resumed.",
-			apiv1.ActionRetry: "Asked for a retry.",
-		}[a], "Done.")
+	case apiv1.ActionAbort:
+		return "Aborted the rollout."
+	case apiv1.ActionUndo:
+		return "Asked for an undo."
+	case apiv1.ActionPause:
+		return "Paused."
+	case apiv1.ActionResume:
+		return "Resumed."
+	case apiv1.ActionRetry:
+		return "Asked for a retry."
 	}
+	return "Done."
 }
