@@ -160,10 +160,14 @@ func stableAt(rev int) func(apiv1.AppStatus) bool {
 	}
 }
 
-// helloApp is an App running examples/hello (version v1) on listen, with
-// the canary strategy whose mapping's body (indented by six spaces) is
-// canary.
-func helloApp(name, listen, canary string) string {
+// helloApp is an App running one instance of examples/hello (version v1)
+// on listen, with the canary strategy whose mapping's body (indented by six
+// spaces) is canary.
+func helloApp(name, listen, canary string) string { return helloAppWith(name, listen, 1, "", canary) }
+
+// helloAppWith is helloApp with replicas instances and more env entries
+// (lines indented by eight spaces).
+func helloAppWith(name, listen string, replicas int, env, canary string) string {
 	return fmt.Sprintf(`apiVersion: sluice.dev/v1
 kind: App
 metadata:
@@ -174,15 +178,15 @@ spec:
   runtime:
     process:
       command: [%q]
-      replicas: 1
+      replicas: %d
       stopGracePeriod: 2s
       env:
         - {name: VERSION, value: v1}
-  healthCheck: {path: /health, interval: 200ms, timeout: 200ms}
+%s  healthCheck: {path: /health, interval: 200ms, timeout: 200ms}
   strategy:
     canary:
       scaleDownDelay: 1h
-%s`, name, listen, helloBinary, canary)
+%s`, name, listen, helloBinary, replicas, env, canary)
 }
 
 // deployV2 rolls out version v2 of an app through the API, as

@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -115,29 +114,10 @@ func TestDocumentationScreenshots(t *testing.T) {
 	}
 }
 
-// docsApp is an App of examples/hello with a little latency jitter, so its
-// charts have something to show.
+// docsApp is an App of examples/hello with two instances and a little
+// latency jitter, so its charts have something to show.
 func docsApp(name, listen, canary string) string {
-	return fmt.Sprintf(`apiVersion: sluice.dev/v1
-kind: App
-metadata:
-  name: %s
-spec:
-  listen: %s
-  version: v1
-  runtime:
-    process:
-      command: [%q]
-      replicas: 2
-      stopGracePeriod: 2s
-      env:
-        - {name: VERSION, value: v1}
-        - {name: LATENCY_JITTER, value: 15ms}
-  healthCheck: {path: /health, interval: 200ms, timeout: 200ms}
-  strategy:
-    canary:
-      scaleDownDelay: 1h
-%s`, name, listen, helloBinary, canary)
+	return helloAppWith(name, listen, 2, "        - {name: LATENCY_JITTER, value: 15ms}\n", canary)
 }
 
 // docsTemplates are the analysis templates of the documentation's canary.
