@@ -260,7 +260,7 @@ func BenchmarkTraceRequest(b *testing.B) {
 					}
 					rs.span = spanContext{}
 					tr.start(r, &rs.span)
-					tr.end(&rs.span, rs, r, http.StatusOK, end)
+					tr.end(&rs.span, rs, r.Method, r.URL.Path, http.StatusOK, end)
 					_ = traceIDOf(&rs.span)
 				}
 			})

@@ -15,12 +15,22 @@
 //  2. the instance: a ready instance of that revision that passive health has
 //     not ejected, by round robin or least requests.
 //
-// The request is then forwarded with [net/http/httputil.ReverseProxy] over
-// the proxy's own keep-alive HTTP/1.1 client, which works on the request's
-// goroutine: streamed without buffering, with X-Forwarded-* and
-// X-Request-ID set, and retried on another instance only when the
-// connection to the first one was never established. Passive health ejects
-// instances that fail in a row ([Options].EjectThreshold).
+// The request is then forwarded, streamed without buffering, with
+// X-Forwarded-* and X-Request-ID set, and retried on another instance only
+// when the connection to the first one was never established. Passive
+// health ejects instances that fail in a row ([Options].EjectThreshold).
+//
+// Two paths forward requests, with the same routing and accounting. On
+// Linux, plain HTTP/1.1 connections are served by event loops, one per CPU,
+// each an epoll set of client and instance connections that it reads,
+// parses and writes itself: a few system calls per request and no
+// goroutine per connection. Everything else (TLS, protocol upgrades such as
+// WebSocket, HTTP/1.0, Expect, chunked request bodies, malformed or
+// oversized heads) is served by net/http's server with
+// [net/http/httputil.ReverseProxy] over the proxy's own keep-alive client;
+// an event loop that meets such a request hands its connection over, with
+// the bytes it already read. [Options].DisableEventLoops turns the loops
+// off.
 //
 // Per revision, the proxy keeps a sliding window of requests, errors and
 // latencies ([Summary], read with [Server.Stats]) for analysis, and exports

@@ -183,6 +183,7 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	rs.streaming = true
+	rs.closer = rs
 	rs.inst.addStream(rs)
 	return nil
 }

@@ -29,7 +29,8 @@ type requestState struct {
 
 	cancel    context.CancelFunc // set for upgrades: ends the tunnel
 	body      streamBody         // wraps a streamed response body
-	streaming bool               // registered as a stream with inst
+	streaming bool               // closer is registered as a stream with inst
+	closer    streamCloser       // what ends the stream at the drain deadline
 	upgraded  bool               // the instance switched protocols
 	completed bool               // ServeHTTP returned without a panic
 }
@@ -68,7 +69,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if in.newKey != "" {
 		w.Header().Add("Set-Cookie", rs.rt.table.stickyCookie(in.newKey))
 	}
-	defer a.finish(rs, r)
+	defer func() { a.account(rs, r.Method, r.URL.Path, r.Context().Err() != nil) }()
 	if m := rs.rev.state.metrics; m != nil {
 		m.inFlight.Inc()
 	}
@@ -86,9 +87,10 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs.completed = true
 }
 
-// finish accounts for a request that ended, normally or by a panic (an
-// aborted stream), which then goes on unwinding.
-func (a *app) finish(rs *requestState, r *http.Request) {
+// account accounts for a request that ended, normally or by a panic (an
+// aborted stream, which then goes on unwinding). clientLeft reports that
+// the client's connection closed while the request ran.
+func (a *app) account(rs *requestState, method, path string, clientLeft bool) {
 	s := a.srv
 	now := s.now()
 	d := now.Sub(rs.start)
@@ -101,17 +103,16 @@ func (a *app) finish(rs *requestState, r *http.Request) {
 	}
 	// A response that broke off is the revision's error, unless the client
 	// hung up (as a 499 before the response is not): a write to it failed,
-	// or its request's context ended (the server's sign of a closed
-	// connection, which also cancels the upstream read).
-	failed := status >= 500 || (!rs.completed && !rs.rec.clientGone && r.Context().Err() == nil)
+	// or its connection closed (which also cancels the upstream read).
+	failed := status >= 500 || (!rs.completed && !rs.rec.clientGone && !clientLeft)
 	rs.rev.state.window.record(now, d, failed)
 	if m := rs.rev.state.metrics; m != nil {
 		m.inFlight.Dec()
-		m.request(r.Method, status, d.Seconds(), rs.rec.bytes)
+		m.request(method, status, d.Seconds(), rs.rec.bytes)
 	}
 	if rs.inst != nil {
 		if rs.streaming {
-			rs.inst.removeStream(rs)
+			rs.inst.removeStream(rs.closer)
 		}
 		rs.inst.release()
 	}
@@ -119,7 +120,7 @@ func (a *app) finish(rs *requestState, r *http.Request) {
 		rs.cancel()
 	}
 	if s.tracing != nil {
-		s.tracing.end(&rs.span, rs, r, status, now)
+		s.tracing.end(&rs.span, rs, method, path, status, now)
 	}
 	if s.opts.AccessLog != nil {
 		rec := AccessRecord{
@@ -127,8 +128,8 @@ func (a *app) finish(rs *requestState, r *http.Request) {
 			Time:      rs.start,
 			App:       a.name,
 			Revision:  rs.rev.state.name,
-			Method:    r.Method,
-			Path:      r.URL.Path,
+			Method:    method,
+			Path:      path,
 			Status:    status,
 			Duration:  d,
 			Bytes:     rs.rec.bytes,

@@ -88,6 +88,13 @@ type Options struct {
 	// MaxHeaderBytes bounds the size of a client's request headers;
 	// larger ones get 431. Default 64 KiB.
 	MaxHeaderBytes int
+
+	// DisableEventLoops serves every connection with net/http's server, a
+	// goroutine per connection. By default (on Linux) plain HTTP/1.1
+	// connections are served by event loops, one per CPU, which spend
+	// about half the CPU per request; TLS connections, protocol upgrades,
+	// HTTP/1.0 and unusual requests always go to net/http.
+	DisableEventLoops bool
 }
 
 // Ejection reports that passive health took an instance out of rotation.

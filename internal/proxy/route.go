@@ -56,7 +56,37 @@ type routeInput struct {
 // by weight; when the proxy owns the sticky cookie, the made-up key is
 // returned so the client sticks from its next request on.
 func (t *Table) inspect(r *http.Request) routeInput {
+	return t.inspectFrom(stdHeaders{r})
+}
+
+// headerSource is what routing reads of a request: a header's first value
+// by canonical name, and a cookie's value.
+type headerSource interface {
+	header(name string) (string, bool)
+	cookie(name string) (string, bool)
+}
+
+// stdHeaders is a net/http request as a headerSource.
+type stdHeaders struct{ r *http.Request }
+
+func (h stdHeaders) header(name string) (string, bool) {
+	v := h.r.Header[name]
+	if len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+func (h stdHeaders) cookie(name string) (string, bool) {
+	return cookieValue(h.r.Header["Cookie"], name)
+}
+
+// inspectFrom is inspect on any headerSource.
+func (t *Table) inspectFrom(r headerSource) routeInput {
 	var in routeInput
+	if len(t.spec.Overrides) == 0 && t.spec.Candidate == nil {
+		return in
+	}
 	for i := range t.spec.Overrides {
 		o := &t.spec.Overrides[i]
 		if v, ok := lookup(r, o.Header, o.Cookie); ok && v == o.Value {
@@ -81,18 +111,14 @@ func (t *Table) inspect(r *http.Request) routeInput {
 }
 
 // lookup returns the value of the named header, else of the named cookie.
-func lookup(r *http.Request, header, cookie string) (string, bool) {
+func lookup(r headerSource, header, cookie string) (string, bool) {
 	if header != "" {
-		v := r.Header[header]
-		if len(v) == 0 {
-			return "", false
-		}
-		return v[0], true
+		return r.header(header)
 	}
 	if cookie == "" {
 		return "", false
 	}
-	return cookieValue(r.Header["Cookie"], cookie)
+	return r.cookie(cookie)
 }
 
 // cookieValue finds cookie name in Cookie header lines without allocating,

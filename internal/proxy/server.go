@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +25,7 @@ type Server struct {
 	transport *http.Transport // for protocol upgrades
 	upstream  *upstream       // for everything else
 	proxy     *httputil.ReverseProxy
+	loops     atomic.Pointer[loopGroup] // nil when net/http serves every connection
 
 	mu      sync.Mutex
 	apps    map[string]*app
@@ -31,12 +34,18 @@ type Server struct {
 	serving sync.WaitGroup // one per serving listener and retiring one
 }
 
-// listener is a bound address of an app and the HTTP server on it.
+// listener is a bound address of an app and the HTTP server on it. On a
+// main listener the proxy accepts connections itself: plain ones go to the
+// event loops, TLS ones (and those the loops hand over) to hs through
+// queue.
 type listener struct {
-	addr string // the listen address as the table gave it
-	ln   net.Listener
-	hs   *http.Server
-	tls  *tlsListener // ln, which speaks TLS while it has a configuration; nil on a redirect listener
+	addr  string // the listen address as the table gave it
+	ln    net.Listener
+	hs    *http.Server
+	tls   *tlsListener // ln, which speaks TLS while it has a configuration; nil on a redirect listener
+	app   *app         // nil on a redirect listener
+	queue *connQueue   // nil on a redirect listener
+	fast  fastState
 }
 
 // New returns a Server with no apps. It fails only when the metrics cannot
@@ -143,19 +152,76 @@ func (s *Server) bind(a *app, addr string) (*listener, error) {
 		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 	}
-	return &listener{addr: addr, ln: ln, hs: hs, tls: ln}, nil
+	return &listener{addr: addr, ln: ln, hs: hs, tls: ln, app: a, queue: newConnQueue(raw.Addr())}, nil
 }
 
 // serve starts serving l; s.mu must be held and s.running set.
 func (s *Server) serve(l *listener) {
-	s.serving.Add(1)
-	go func() {
-		defer s.serving.Done()
-		err := l.hs.Serve(l.ln)
+	served := l.ln
+	if s.loops.Load() != nil && l.queue != nil {
+		served = l.queue
+		s.serving.Go(func() { s.accept(l) })
+	}
+	s.serving.Go(func() {
+		err := l.hs.Serve(served)
 		if !errors.Is(err, http.ErrServerClosed) {
 			s.opts.Logger.Error("proxy: listener stopped", "addr", l.ln.Addr().String(), "error", err)
 		}
-	}()
+	})
+}
+
+// accept takes l's connections until it is closed: plain ones go to an
+// event loop, TLS ones to net/http's server.
+func (s *Server) accept(l *listener) {
+	var backoff time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.opts.Logger.Warn("proxy: accept", "addr", l.addr, "error", err)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if _, plain := c.(*net.TCPConn); plain && s.loops.Load().adopt(c, l) == nil {
+			continue
+		}
+		l.queue.push(c)
+	}
+}
+
+// shutdown stops l accepting and waits, until ctx ends, for its open
+// connections to finish their requests; idle ones are closed at once.
+func (s *Server) shutdown(ctx context.Context, l *listener) error {
+	l.fast.closing.Store(true)
+	_ = l.ln.Close()
+	if g := s.loops.Load(); g != nil && l.queue != nil {
+		g.each(func(lp *loop) { lp.closeIdle(l) })
+	}
+	err := l.hs.Shutdown(ctx)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for err == nil && l.fast.conns.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return err
+}
+
+// closeNow closes l and every connection it has at once.
+func (s *Server) closeNow(l *listener) {
+	_ = l.hs.Close()
+	_ = l.ln.Close()
+	if g := s.loops.Load(); g != nil && l.queue != nil {
+		g.each(func(lp *loop) { lp.closeAll(l) })
+	}
 }
 
 // retire stops a listener that was replaced: it stops accepting at once and
@@ -170,8 +236,8 @@ func (s *Server) retire(l *listener, timeout time.Duration) {
 		defer s.serving.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		if err := l.hs.Shutdown(ctx); err != nil {
-			_ = l.hs.Close()
+		if err := s.shutdown(ctx, l); err != nil {
+			s.closeNow(l)
 		}
 	}()
 }
@@ -211,19 +277,17 @@ func (s *Server) stopApp(ctx context.Context, a *app) error {
 	l, redirect := a.ln, a.redirect
 	a.mu.Unlock()
 	if redirect != nil {
-		if err := redirect.hs.Shutdown(ctx); err != nil {
-			_ = redirect.hs.Close()
+		if err := s.shutdown(ctx, redirect); err != nil {
+			s.closeNow(redirect)
 		}
-		_ = redirect.ln.Close() // in case it was never served
 	}
 	insts := a.drainAll(s.now(), timeout)
-	err := l.hs.Shutdown(ctx)
-	_ = l.ln.Close() // in case it was never served
+	err := s.shutdown(ctx, l)
 	for _, in := range insts {
 		in.stop()
 	}
 	if err != nil {
-		_ = l.hs.Close()
+		s.closeNow(l)
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil // the drain deadline passed: streams were cut
 		}
@@ -242,6 +306,13 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("run: %w", ErrClosed)
 	}
 	s.running = true
+	if !s.opts.DisableEventLoops {
+		loops, err := newLoopGroup(s, runtime.GOMAXPROCS(0))
+		if err != nil {
+			s.opts.Logger.Warn("proxy: no event loops; net/http serves every connection", "error", err)
+		}
+		s.loops.Store(loops)
+	}
 	for _, a := range s.apps {
 		s.serve(a.ln)
 		if a.redirect != nil {
@@ -269,6 +340,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.serving.Wait()
+	if g := s.loops.Load(); g != nil {
+		g.stop()
+	}
 	s.transport.CloseIdleConnections()
 	s.upstream.closeIdle()
 	return nil

@@ -51,19 +51,29 @@ func (sc *spanContext) sampled() bool { return sc.flags&byte(trace.FlagsSampled)
 // headers so that the instance continues the trace, sampled or not.
 func (t *tracing) start(r *http.Request, sc *spanContext) {
 	h := traceHeaders(r.Header)
+	if ts, set := t.startFrom(h.Get("traceparent"), h.Get("tracestate"), sc); set {
+		h.Set("tracestate", ts)
+	}
+	h.Set("traceparent", sc.traceparent)
+}
+
+// startFrom is start on the caller's traceparent and tracestate values.
+// The instance gets sc.traceparent and, when set is true, tracestate ts
+// instead of the caller's.
+func (t *tracing) startFrom(traceparent, tracestate string, sc *spanContext) (ts string, set bool) {
 	parentValid := false
-	if tid, sid, flags, ok := parseTraceparent(h.Get("traceparent")); ok {
+	if tid, sid, flags, ok := parseTraceparent(traceparent); ok {
 		parentValid = true
 		sc.traceID, sc.parent = tid, sid
 		sc.flags = flags
-		if v := h.Get("tracestate"); v != "" {
+		if tracestate != "" {
 			// An invalid tracestate is ignored and left as it came, as
 			// the propagator leaves it; a valid one is passed on as the
 			// propagator writes it.
-			if ts, err := trace.ParseTraceState(v); err == nil {
-				sc.traceState = ts.String()
-				if sc.traceState != v {
-					h.Set("tracestate", sc.traceState)
+			if parsed, err := trace.ParseTraceState(tracestate); err == nil {
+				sc.traceState = parsed.String()
+				if sc.traceState != tracestate {
+					ts, set = sc.traceState, true
 				}
 			}
 		}
@@ -77,11 +87,20 @@ func (t *tracing) start(r *http.Request, sc *spanContext) {
 		sc.flags &^= byte(trace.FlagsSampled)
 	}
 	sc.traceparent = formatTraceparent(sc)
-	h.Set("traceparent", sc.traceparent)
+	return ts, set
+}
+
+// traceparentOf returns the traceparent to send the instance, or "" when
+// tracing is off.
+func traceparentOf(t *tracing, sc *spanContext) string {
+	if t == nil {
+		return ""
+	}
+	return sc.traceparent
 }
 
 // end records a sampled request's span: where it went and how it ended.
-func (t *tracing) end(sc *spanContext, rs *requestState, r *http.Request, status int, end time.Time) {
+func (t *tracing) end(sc *spanContext, rs *requestState, method, path string, status int, end time.Time) {
 	if !sc.sampled() {
 		return
 	}
@@ -90,7 +109,7 @@ func (t *tracing) end(sc *spanContext, rs *requestState, r *http.Request, status
 		Flags: sc.flags, TraceState: sc.traceState,
 		Name:  t.spanName(rs.app.name),
 		Start: rs.start, End: end,
-		App: rs.app.name, Method: r.Method, Path: r.URL.Path,
+		App: rs.app.name, Method: method, Path: path,
 		Revision: rs.rev.state.name, Status: status, Retries: rs.retries,
 		RequestID: rs.requestID,
 	}
