@@ -37,19 +37,27 @@ type costSample struct {
 // apart and so met about the same load from elsewhere. Medians over the
 // rounds are reported with their quartiles.
 func measureCost(ctx context.Context, c config, targets []target) error {
-	var variants []target
+	var variants []target // the sluice variants, then nginx
+	var nginx *target
 	for _, t := range targets {
-		if t.pid != 0 && t.name != "nginx" {
+		switch {
+		case t.name == "nginx":
+			nginx = &t
+		case t.pid != 0:
 			variants = append(variants, t)
 		}
 	}
 	if len(variants) < 2 {
 		return nil
 	}
+	measured := variants
+	if nginx != nil {
+		measured = append(slices.Clone(variants), *nginx)
+	}
 	samples := map[string][]costSample{}
 	for round := range c.costRounds {
-		for i := range variants {
-			t := variants[(i+round)%len(variants)]
+		for i := range measured {
+			t := measured[(i+round)%len(measured)]
 			before := cpuTime(t.pid)
 			r, err := runLoad(ctx, t.addr, c.conns, 0, c.costSlice)
 			if err != nil {
@@ -75,6 +83,26 @@ func measureCost(ctx context.Context, c config, targets []target) error {
 			delta = append(delta, us(x.cpu)-us(base[i].cpu))
 		}
 		fmt.Printf("| %s | %.0f | %s | %.1f µs | %s |\n", t.name, median(rps), quartiles(ratio, "%.3f"), median(cpu), quartiles(delta, "%+.1f µs"))
+	}
+	if nginx == nil {
+		return nil
+	}
+	fmt.Printf("\nagainst nginx in the same rounds (each slice compared with nginx's slice of its round); median [quartiles]\n\n")
+	fmt.Println("| variant | req/s vs nginx | proxy CPU per request vs nginx |")
+	fmt.Println("| --- | --- | --- |")
+	base := samples[nginx.name]
+	var cpu []float64
+	for _, x := range base {
+		cpu = append(cpu, us(x.cpu))
+	}
+	fmt.Printf("| nginx | 1 | %.1f µs |\n", median(cpu))
+	for _, t := range variants {
+		var ratio, cpuRatio []float64
+		for i, x := range samples[t.name] {
+			ratio = append(ratio, x.rps/base[i].rps)
+			cpuRatio = append(cpuRatio, float64(x.cpu)/float64(base[i].cpu))
+		}
+		fmt.Printf("| %s | %s | %s |\n", t.name, quartiles(ratio, "%.3f"), quartiles(cpuRatio, "%.2f×"))
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ type config struct {
 	backend      string
 	metrics      bool
 	traced       bool
+	eventLoops   bool
 	moderateRate int
 	moderateConn int
 	conns        int
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&c.backend, "backend", "", "internal: backend address for -role proxy")
 	flag.BoolVar(&c.metrics, "metrics", true, "internal: Prometheus metrics on for -role proxy")
 	flag.BoolVar(&c.traced, "traced", false, "internal: tracing (proxy spans to a discarding OTLP client) and the JSON access log on for -role proxy")
+	flag.BoolVar(&c.eventLoops, "event-loops", true, "internal: serve with the proxy's event loops for -role proxy (false: net/http only)")
 	flag.IntVar(&c.moderateRate, "moderate-rate", 2000, "requests per second of the moderate phase")
 	flag.IntVar(&c.moderateConn, "moderate-conns", 16, "keep-alive connections of the moderate phase")
 	flag.IntVar(&c.conns, "conns", 64, "keep-alive connections of the saturation phase")
@@ -79,7 +81,7 @@ func main() {
 	case "backend":
 		err = runBackend(ctx)
 	case "proxy":
-		err = runProxy(ctx, c.backend, c.metrics, c.traced, c.cpuProfile)
+		err = runProxy(ctx, c.backend, c.metrics, c.traced, c.eventLoops, c.cpuProfile)
 	case "":
 		err = drive(ctx, c)
 	default:
@@ -118,7 +120,7 @@ func runBackend(ctx context.Context) error {
 }
 
 // runProxy serves one app through sluice's proxy and prints its address.
-func runProxy(ctx context.Context, backend string, metrics, traced bool, cpuProfile string) error {
+func runProxy(ctx context.Context, backend string, metrics, traced, eventLoops bool, cpuProfile string) error {
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -130,7 +132,7 @@ func runProxy(ctx context.Context, backend string, metrics, traced bool, cpuProf
 		}
 		defer pprof.StopCPUProfile()
 	}
-	opts := proxy.Options{}
+	opts := proxy.Options{DisableEventLoops: !eventLoops}
 	if metrics {
 		opts.Registerer = prometheus.NewRegistry()
 	}
@@ -319,6 +321,7 @@ type variant struct {
 	name, key       string // key names it for -cpuprofile-variant
 	metrics, traced bool
 	bin             string // the benchmark binary that runs it; "" for this one
+	netHTTP         bool   // without the event loops
 }
 
 // target is one way of reaching the backend, and the process in between
@@ -346,18 +349,22 @@ func drive(ctx context.Context, c config) error {
 		targets = append(targets, target{"nginx", addr, ng.cmd.Process.Pid})
 	}
 	variants := []variant{
-		{"sluice", "metrics", true, false, ""},
-		{"sluice (metrics off)", "off", false, false, ""},
-		{"sluice (metrics, traces, access log)", "all", true, true, ""},
+		{"sluice", "metrics", true, false, "", false},
+		{"sluice (metrics off)", "off", false, false, "", false},
+		{"sluice (metrics, traces, access log)", "all", true, true, "", false},
+		{"sluice (net/http only)", "nethttp", true, false, "", true},
 	}
 	if c.baseline != "" {
 		variants = append(variants,
-			variant{"baseline (metrics off)", "baseline-off", false, false, c.baseline},
-			variant{"baseline (metrics, traces, access log)", "baseline-all", true, true, c.baseline})
+			variant{"baseline (metrics off)", "baseline-off", false, false, c.baseline, false},
+			variant{"baseline (metrics, traces, access log)", "baseline-all", true, true, c.baseline, false})
 	}
 	for _, v := range variants {
 		name, m := v.name, v.metrics
 		args := []string{"-role", "proxy", "-backend", backend, fmt.Sprintf("-metrics=%v", m), fmt.Sprintf("-traced=%v", v.traced)}
+		if v.netHTTP {
+			args = append(args, "-event-loops=false")
+		}
 		if c.cpuProfile != "" && slices.Contains(strings.Split(c.profileOf, ","), v.key) {
 			args = append(args, "-cpuprofile", c.cpuProfile+"."+v.key)
 		}
