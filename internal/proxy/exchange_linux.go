@@ -409,6 +409,9 @@ func (c *clientConn) takeHead(u *instConn) bool {
 	if x.mode == modeChunked || x.mode == modeEOF {
 		w = append(w, "Transfer-Encoding: chunked\r\n"...)
 	}
+	if x.bodyLeft > 0 {
+		c.closeAfter = true // the rest of the request body will not be read
+	}
 	c.wbuf = c.appendOwnFields(w)
 	c.wbuf = append(c.wbuf, crlf...)
 	rs.rec.code = r.status

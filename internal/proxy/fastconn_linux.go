@@ -25,6 +25,8 @@ type clientConn struct {
 	registered bool // in the epoll set (not paused)
 	events     uint32
 	closeAfter bool // close once the response is written
+	unread     bool // a request body was left unread: close gently
+	lingering  bool // writes shut down, discarding input until EOF
 	closed     bool
 
 	busy bool     // x is in flight
@@ -74,6 +76,12 @@ func (c *clientConn) readable() {
 	if c.rbuf == nil {
 		c.rbuf = c.l.getBuf()
 	}
+	if c.lingering {
+		if n, err := unix.Read(c.fd, c.rbuf[:cap(c.rbuf)]); n <= 0 && err != unix.EAGAIN && err != unix.EINTR {
+			c.close()
+		}
+		return
+	}
 	if len(c.rbuf) == cap(c.rbuf) {
 		if !c.busy && cap(c.rbuf) < c.l.srv.opts.MaxHeaderBytes+4096 {
 			c.rbuf = append(c.rbuf, make([]byte, cap(c.rbuf))...)[:len(c.rbuf)]
@@ -107,7 +115,7 @@ func (c *clientConn) serve() {
 		return
 	}
 	if c.closeAfter || c.ln.fast.closing.Load() {
-		c.close()
+		c.closeGently()
 		return
 	}
 	if len(c.rbuf) == 0 {
@@ -259,7 +267,7 @@ func (c *clientConn) finish(completed, clientLeft bool) {
 		}
 	}
 	if x.bodyLeft > 0 {
-		c.closeAfter = true
+		c.closeAfter, c.unread = true, true
 	}
 	rs := &x.rs
 	rs.completed = completed
@@ -283,6 +291,30 @@ func (c *clientConn) gone() {
 		c.finish(false, true)
 	}
 	c.close()
+}
+
+// lingerTimeout is how long a connection closed with a request body
+// unread goes on discarding what the client sends.
+const lingerTimeout = 500 * time.Millisecond
+
+// closeGently closes the connection after a response. When the client may
+// still be sending a body the proxy did not read, closing at once would
+// make the kernel reset the connection, and the client could lose the
+// response it has not read yet: so writes are shut down first and input
+// is discarded until the client closes or lingerTimeout passes, as
+// net/http does.
+func (c *clientConn) closeGently() {
+	if !c.unread || c.lingering {
+		c.close()
+		return
+	}
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		c.close()
+		return
+	}
+	c.lingering = true
+	c.since = c.l.now
+	c.resume()
 }
 
 // abort closes the connection at once, as at loop stop or listener close.
@@ -367,6 +399,12 @@ func (c *clientConn) want(events uint32) {
 // response heads.
 func (c *clientConn) checkTimeouts(now time.Time) {
 	o := &c.l.srv.opts
+	if c.lingering {
+		if now.Sub(c.since) >= lingerTimeout {
+			c.close()
+		}
+		return
+	}
 	if !c.busy {
 		limit := o.ClientIdleTimeout
 		if len(c.rbuf) > 0 {

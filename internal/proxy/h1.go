@@ -124,9 +124,15 @@ func parseRequestLine(line []byte) (method, target []byte, ok bool) {
 		len(target) == 0 || target[0] != '/' {
 		return nil, nil, false
 	}
-	for _, c := range target {
-		if c <= ' ' || c == 0x7f {
+	for i, c := range target {
+		switch {
+		case c <= ' ' || c == 0x7f:
 			return nil, nil, false
+		case c == '%':
+			// net/http refuses a bad escape with 400; let it.
+			if i+2 >= len(target) || !isHex(target[i+1]) || !isHex(target[i+2]) {
+				return nil, nil, false
+			}
 		}
 	}
 	return method, target, true
@@ -274,8 +280,7 @@ func parseResponseHead(buf []byte, maxHead int, h *respHead) (headStatus, error)
 	if !ok {
 		return headIncomplete, errBadResponse
 	}
-	keepAlive := false
-	h.close = minor == 0
+	keepAlive, closeTok := false, false
 	for len(rest) > 0 {
 		line, rest, _ = bytes.Cut(rest, crlf)
 		name, value, ok := parseField(line)
@@ -299,16 +304,16 @@ func parseResponseHead(buf []byte, maxHead int, h *respHead) (headStatus, error)
 			for tok := range bytes.SplitSeq(value, []byte{','}) {
 				tok = bytes.Trim(tok, " \t")
 				if fieldIs(tok, "close") {
-					h.close = true
+					closeTok = true
 				} else if fieldIs(tok, "keep-alive") {
 					keepAlive = true
 				}
 			}
 		}
 	}
-	if minor == 0 && keepAlive && !h.chunked {
-		h.close = false
-	}
+	// HTTP/1.0 closes unless the instance asks to keep the connection
+	// (and does not claim a chunked body, which HTTP/1.0 does not have).
+	h.close = closeTok || minor == 0 && (!keepAlive || h.chunked)
 	if h.chunked {
 		h.contentLength = -1 // Transfer-Encoding wins (RFC 9112 6.3)
 	}
@@ -373,27 +378,32 @@ type chunkDecoder struct {
 	state   chunkState
 	remain  int64  // data bytes left in the current chunk
 	line    int    // bytes of the current size or trailer line so far
+	cr      bool   // the trailer byte before was a CR
 	trailer []byte // the trailer section's lines, each with its CRLF
 }
 
 type chunkState uint8
 
 const (
-	chunkSize     chunkState = iota // reading a size line
-	chunkData                       // reading data
-	chunkDataCR                     // expecting the CR after data
-	chunkDataLF                     // expecting the LF after data
-	chunkTrailer                    // reading trailer lines
-	chunkDone                       // after the final blank line
-	chunkSizeLine                   // past the size digits, up to the LF
+	chunkSize    chunkState = iota // reading the size's hex digits
+	chunkSizeWS                    // whitespace after the size, before the CR
+	chunkExt                       // a chunk extension, up to the CR
+	chunkSizeLF                    // expecting the LF of the size line
+	chunkData                      // reading data
+	chunkDataCR                    // expecting the CR after data
+	chunkDataLF                    // expecting the LF after data
+	chunkTrailer                   // reading trailer lines
+	chunkDone                      // after the final blank line
 )
 
-// maxChunkLine bounds a chunk size line (with extensions) or trailer line.
+// maxChunkLine bounds a chunk size line (with extensions).
 const maxChunkLine = 4096
 
 // next consumes bytes from buf and returns how many it consumed and the
 // data bytes among them (a slice of buf, possibly empty). Call it until it
-// consumed all of buf. done reports the end of the body.
+// consumed all of buf. done reports the end of the body. Lines must end in
+// CRLF; a size line is hex digits, then optional whitespace or an
+// extension after ';'.
 func (d *chunkDecoder) next(buf []byte) (consumed int, data []byte, done bool, err error) {
 	i := 0
 	for i < len(buf) {
@@ -412,20 +422,40 @@ func (d *chunkDecoder) next(buf []byte) (consumed int, data []byte, done bool, e
 			if d.line == 0 {
 				return i, nil, false, errBadResponse
 			}
-			d.state = chunkSizeLine
-		case chunkSizeLine:
+			switch c {
+			case ';':
+				d.state = chunkExt
+			case ' ', '\t':
+				d.state = chunkSizeWS
+			case '\r':
+				d.state = chunkSizeLF
+			default:
+				return i, nil, false, errBadResponse
+			}
+			i++
+		case chunkSizeWS, chunkExt:
+			switch {
+			case c == '\r':
+				d.state = chunkSizeLF
+			case d.state == chunkSizeWS && c != ' ' && c != '\t',
+				c < ' ' && c != '\t', c == 0x7f:
+				return i, nil, false, errBadResponse
+			}
 			i++
 			d.line++
 			if d.line > maxChunkLine {
 				return i, nil, false, errBadResponse
 			}
-			if c == '\n' {
-				d.line = 0
-				if d.remain == 0 {
-					d.state = chunkTrailer
-				} else {
-					d.state = chunkData
-				}
+		case chunkSizeLF:
+			if c != '\n' {
+				return i, nil, false, errBadResponse
+			}
+			i++
+			d.line = 0
+			if d.remain == 0 {
+				d.state = chunkTrailer
+			} else {
+				d.state = chunkData
 			}
 		case chunkData:
 			n := min(int64(len(buf)-i), d.remain)
@@ -450,17 +480,21 @@ func (d *chunkDecoder) next(buf []byte) (consumed int, data []byte, done bool, e
 			}
 		case chunkTrailer:
 			i++
-			d.trailer = append(d.trailer, c)
-			if c == '\n' {
-				if d.line <= 1 { // an empty line ("\r\n") ends the body
-					d.trailer = d.trailer[:len(d.trailer)-d.line-1]
-					d.state = chunkDone
-					return i, nil, true, nil
-				}
-				d.line = 0
-				continue
+			switch {
+			case c == '\n' && !d.cr, c != '\n' && d.cr:
+				return i, nil, false, errBadResponse // a bare LF or CR
+			case c == '\n' && d.line == 0: // an empty line ends the body
+				d.trailer = d.trailer[:len(d.trailer)-1]
+				d.state = chunkDone
+				return i, nil, true, nil
+			case c == '\n':
+				d.line, d.cr = 0, false
+			case c == '\r':
+				d.cr = true
+			default:
+				d.line++
 			}
-			d.line++
+			d.trailer = append(d.trailer, c)
 			if len(d.trailer) > maxResponseHead {
 				return i, nil, false, errBadResponse
 			}
@@ -469,6 +503,11 @@ func (d *chunkDecoder) next(buf []byte) (consumed int, data []byte, done bool, e
 		}
 	}
 	return i, nil, d.state == chunkDone, nil
+}
+
+func isHex(c byte) bool {
+	_, ok := hexDigit(c)
+	return ok
 }
 
 func hexDigit(c byte) (byte, bool) {

@@ -157,7 +157,7 @@ func newLoop(s *Server) (*loop, error) {
 	}
 	o := s.opts
 	tick := time.Second
-	for _, d := range []time.Duration{o.DialTimeout, o.ResponseHeaderTimeout, o.ReadHeaderTimeout} {
+	for _, d := range []time.Duration{o.DialTimeout, o.ResponseHeaderTimeout, o.ReadHeaderTimeout, o.ClientIdleTimeout, lingerTimeout} {
 		if d > 0 && d/4 < tick {
 			tick = max(d/4, 10*time.Millisecond)
 		}

@@ -1,5 +1,7 @@
 package proxy
 
+import "bytes"
+
 // appendOutbound appends the head of the request an event loop sends an
 // instance, as the net/http path's rewrite does: the request line and
 // fields as the client sent them, without hop-by-hop fields, with the
@@ -12,8 +14,14 @@ func appendOutbound(dst []byte, h *reqHead, clientIP, requestID, traceparent, tr
 	dst = append(dst, h.target...)
 	dst = append(dst, " HTTP/1.1\r\n"...)
 	var prior [][]byte
+	teTrailers := false
 	for _, f := range h.fields {
 		switch {
+		case fieldIs(f.name, "TE"):
+			// Hop by hop, but "trailers" says the client takes trailer
+			// fields; net/http's reverse proxy passes that on too.
+			teTrailers = teTrailers || hasToken(f.value, "trailers")
+			continue
 		case hopByHop(f.name), fieldIs(f.name, "X-Forwarded-Host"), fieldIs(f.name, "X-Forwarded-Proto"),
 			fieldIs(f.name, "Forwarded"), fieldIs(f.name, "X-Request-Id"):
 			continue
@@ -27,6 +35,9 @@ func appendOutbound(dst []byte, h *reqHead, clientIP, requestID, traceparent, tr
 		dst = append(dst, ": "...)
 		dst = append(dst, f.value...)
 		dst = append(dst, crlf...)
+	}
+	if teTrailers {
+		dst = append(dst, "Te: trailers\r\n"...)
 	}
 	dst = append(dst, "X-Forwarded-For: "...)
 	for _, p := range prior {
@@ -50,4 +61,16 @@ func appendOutbound(dst []byte, h *reqHead, clientIP, requestID, traceparent, tr
 		dst = append(dst, crlf...)
 	}
 	return append(dst, crlf...)
+}
+
+// hasToken reports whether a comma-separated field value holds token,
+// ignoring case and parameters.
+func hasToken(v []byte, token string) bool {
+	for tok := range bytes.SplitSeq(v, []byte{','}) {
+		tok, _, _ = bytes.Cut(tok, []byte{';'})
+		if fieldIs(bytes.Trim(tok, " \t"), token) {
+			return true
+		}
+	}
+	return false
 }
