@@ -237,7 +237,7 @@ func (c *clientConn) answer(code int, text, body string, retryAfter bool) {
 	if retryAfter {
 		w = append(w, "Retry-After: 5\r\n"...)
 	}
-	w = c.appendOwnFields(w)
+	w = c.appendOwnFields(w, false)
 	w = append(w, "Content-Length: "...)
 	w = strconv.AppendInt(w, int64(len(body)), 10)
 	w = append(w, "\r\n\r\n"...)
@@ -252,9 +252,17 @@ func (c *clientConn) answer(code int, text, body string, retryAfter bool) {
 	c.flush()
 }
 
-// appendOwnFields appends the fields the proxy adds to every response.
-func (c *clientConn) appendOwnFields(w []byte) []byte {
+// appendOwnFields appends the fields the proxy adds to every response: a
+// Date when the response has none (as net/http's server adds one), the
+// request ID, a sticky cookie, and Connection: close when the connection
+// ends after it.
+func (c *clientConn) appendOwnFields(w []byte, hasDate bool) []byte {
 	x := &c.x
+	if !hasDate {
+		w = append(w, "Date: "...)
+		w = append(w, c.l.httpDate()...)
+		w = append(w, crlf...)
+	}
 	w = append(w, "X-Request-Id: "...)
 	w = append(w, x.rs.requestID...)
 	w = append(w, crlf...)
@@ -395,7 +403,9 @@ func (c *clientConn) takeHead(u *instConn) bool {
 		w = append(w, http.StatusText(r.status)...)
 	}
 	w = append(w, crlf...)
+	hasDate := false
 	for _, f := range r.fields {
+		hasDate = hasDate || fieldIs(f.name, "Date")
 		if hopByHop(f.name) && !fieldIs(f.name, "Trailer") ||
 			(x.mode == modeChunked || x.mode == modeEOF) && fieldIs(f.name, "Content-Length") ||
 			fieldIs(f.name, "X-Request-Id") && string(f.value) == rs.requestID {
@@ -412,7 +422,7 @@ func (c *clientConn) takeHead(u *instConn) bool {
 	if x.bodyLeft > 0 {
 		c.closeAfter = true // the rest of the request body will not be read
 	}
-	c.wbuf = c.appendOwnFields(w)
+	c.wbuf = c.appendOwnFields(w, hasDate)
 	c.wbuf = append(c.wbuf, crlf...)
 	rs.rec.code = r.status
 	x.headSent = true

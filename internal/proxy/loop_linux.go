@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"net"
+	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -41,9 +42,9 @@ func newLoopGroup(s *Server, n int) (*loopGroup, error) {
 }
 
 // adopt moves an accepted plain connection of listener ln to a loop. The
-// loop then owns a duplicate of its file descriptor and c is closed. When
-// the descriptor cannot be duplicated, c is left open and an error
-// returned.
+// loop then owns a duplicate of its file descriptor and c is closed. Only
+// when the descriptor cannot be duplicated is an error returned, with c
+// left open for net/http.
 func (g *loopGroup) adopt(c net.Conn, ln *listener) error {
 	fd, err := dupConnFD(c)
 	if err != nil {
@@ -53,8 +54,7 @@ func (g *loopGroup) adopt(c net.Conn, ln *listener) error {
 	_ = c.Close()
 	l := g.loops[(g.next.Add(1)-1)%uint64(len(g.loops))]
 	if !l.post(func() { l.addClient(fd, ln, remote) }) {
-		_ = unix.Close(fd)
-		return errLoopStopped
+		_ = unix.Close(fd) // the proxy is stopping
 	}
 	return nil
 }
@@ -73,8 +73,6 @@ func (g *loopGroup) stop() {
 	}
 	g.wg.Wait()
 }
-
-var errLoopStopped = errors.New("event loop stopped")
 
 // dupConnFD returns a non-blocking duplicate of c's file descriptor.
 func dupConnFD(c net.Conn) (int, error) {
@@ -124,6 +122,8 @@ type loop struct {
 	free     [][]byte           // recycled buffers of bufSize
 	stopping bool
 	now      time.Time // time of the current batch of events
+	date     []byte    // now as an HTTP date, made once a second
+	dateSec  int64
 	sweepAt  time.Time
 	tick     time.Duration
 }
@@ -282,6 +282,15 @@ func (l *loop) forget(fd int) {
 	if fd < len(l.fds) {
 		l.fds[fd] = fdEntry{}
 	}
+}
+
+// httpDate returns the loop's time in the HTTP date format.
+func (l *loop) httpDate() []byte {
+	if sec := l.now.Unix(); sec != l.dateSec || l.date == nil {
+		l.dateSec = sec
+		l.date = l.now.UTC().AppendFormat(l.date[:0], http.TimeFormat)
+	}
+	return l.date
 }
 
 // getBuf returns an empty buffer of bufSize capacity.

@@ -281,6 +281,30 @@ func TestLoopHeadKeepsContentLengthWithoutBody(t *testing.T) {
 	}
 }
 
+// Every response carries a Date, as net/http's server gives one: the
+// instance's own when it sent one, else the proxy's.
+func TestLoopResponsesCarryADate(t *testing.T) {
+	const theirs = "Mon, 02 Jan 2006 15:04:05 GMT"
+	b := newBackend(t, "1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/own" {
+			w.Header().Set("Date", theirs)
+		} else {
+			w.Header()["Date"] = nil // net/http's server then sends none
+		}
+	})
+	p := startProxy(t, Options{}, webTable(t, time.Second, b))
+	c, br := rawConn(t, p, "web")
+	fmt.Fprintf(c, "GET /none HTTP/1.1\r\nHost: web\r\n\r\nGET /own HTTP/1.1\r\nHost: web\r\n\r\n")
+	resp, _ := readResponse(t, br, "GET")
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || time.Since(d) > time.Minute || len(resp.Header["Date"]) != 1 {
+		t.Fatalf("without the instance's Date: %q (%v)", resp.Header["Date"], err)
+	}
+	resp, _ = readResponse(t, br, "GET")
+	if got := resp.Header["Date"]; len(got) != 1 || got[0] != theirs {
+		t.Fatalf("with the instance's Date: %q", got)
+	}
+}
+
 // An instance that closes its connection after every response still serves
 // every request, safe or not.
 func TestLoopInstanceClosingEveryConnection(t *testing.T) {
