@@ -19,6 +19,7 @@ type fileConfig struct {
 	LogLevel        string `json:"logLevel"`
 	LogFormat       string `json:"logFormat"`
 	AccessLog       *bool  `json:"accessLog"`
+	ProxyEventLoops *bool  `json:"proxyEventLoops"`
 	MetricsListen   string `json:"metricsListen"`
 	ShutdownTimeout string `json:"shutdownTimeout"`
 	TLSCert         string `json:"tlsCert"`
@@ -29,7 +30,7 @@ type fileConfig struct {
 
 func (a *app) serverCommand() *cobra.Command {
 	var listen, logLevel, logFormat, configFile string
-	var accessLog bool
+	var accessLog, eventLoops bool
 	var metricsListen string
 	var tlsCert, tlsKey, redirectHTTP, masterKeyFile string
 	var shutdown time.Duration
@@ -40,7 +41,8 @@ func (a *app) serverCommand() *cobra.Command {
 
 Settings come from flags, else SLUICE_* environment variables, else the
 configuration file (--config, YAML with the keys listen, dataDir, logLevel,
-logFormat, shutdownTimeout, tlsCert, tlsKey, redirectHTTP, masterKeyFile),
+logFormat, metricsListen, accessLog, proxyEventLoops, shutdownTimeout,
+tlsCert, tlsKey, redirectHTTP, masterKeyFile),
 else the defaults shown.
 
 Secrets are sealed under a master key taken from SLUICE_MASTER_KEY (base64
@@ -73,12 +75,15 @@ On its first start the server creates an admin API token and writes it to
 				MasterKeyFile: a.setting(cmd, "master-key-file", masterKeyFile, "SLUICE_MASTER_KEY_FILE", file.MasterKeyFile),
 			}
 			cfg.MetricsListen = a.setting(cmd, "metrics-listen", metricsListen, "SLUICE_METRICS_LISTEN", file.MetricsListen)
-			access := a.setting(cmd, "access-log", strconv.FormatBool(accessLog), "SLUICE_ACCESS_LOG", boolSetting(file.AccessLog))
-			on, err := strconv.ParseBool(access)
-			if err != nil {
-				return usagef("access log %q: use true or false", access)
+			var err error
+			if cfg.AccessLog, err = a.boolSetting(cmd, "access-log", accessLog, "SLUICE_ACCESS_LOG", file.AccessLog); err != nil {
+				return err
 			}
-			cfg.AccessLog = on
+			loops, err := a.boolSetting(cmd, "proxy-event-loops", eventLoops, "SLUICE_PROXY_EVENT_LOOPS", file.ProxyEventLoops)
+			if err != nil {
+				return err
+			}
+			cfg.ProxyNetHTTPOnly = !loops
 			st := a.setting(cmd, "shutdown-timeout", shutdown.String(), "SLUICE_SHUTDOWN_TIMEOUT", file.ShutdownTimeout)
 			d, err := time.ParseDuration(st)
 			if err != nil {
@@ -94,6 +99,7 @@ On its first start the server creates an admin API token and writes it to
 	f.StringVar(&logFormat, "log-format", server.DefaultLogFormat, "json, text, or auto: text on a terminal (env SLUICE_LOG_FORMAT)")
 	f.StringVar(&metricsListen, "metrics-listen", "", "also serve /metrics on this host:port (env SLUICE_METRICS_LISTEN)")
 	f.BoolVar(&accessLog, "access-log", false, "log every proxied request as a JSON line (env SLUICE_ACCESS_LOG)")
+	f.BoolVar(&eventLoops, "proxy-event-loops", true, "serve apps' plain HTTP/1.1 connections from the proxy's event loops; false: net/http only (env SLUICE_PROXY_EVENT_LOOPS)")
 	f.DurationVar(&shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "how long a graceful stop may take (env SLUICE_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&configFile, "config", "", "YAML configuration file (env SLUICE_CONFIG)")
 	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) of the API: serve HTTPS, reloading the file when it changes (env SLUICE_TLS_CERT)")
@@ -125,4 +131,14 @@ func boolSetting(b *bool) string {
 		return ""
 	}
 	return strconv.FormatBool(*b)
+}
+
+// boolSetting resolves a true/false setting as setting does.
+func (a *app) boolSetting(cmd *cobra.Command, flag string, flagValue bool, envName string, fileValue *bool) (bool, error) {
+	v := a.setting(cmd, flag, strconv.FormatBool(flagValue), envName, boolSetting(fileValue))
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, usagef("%s %q: use true or false", flag, v)
+	}
+	return on, nil
 }

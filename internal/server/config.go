@@ -26,6 +26,10 @@ type Config struct {
 	// AccessLog logs every proxied request as a JSON line (msg "access")
 	// on the server's log. Default off.
 	AccessLog bool `json:"accessLog"`
+	// ProxyNetHTTPOnly serves apps' connections with net/http's server
+	// alone, a goroutine per connection, instead of the proxy's event
+	// loops. Default false.
+	ProxyNetHTTPOnly bool `json:"proxyNetHTTPOnly"`
 	// ShutdownTimeout bounds a graceful stop. Default 10s.
 	ShutdownTimeout time.Duration `json:"shutdownTimeout"`
 	// TLSCert and TLSKey are PEM files of the API's certificate (chain)

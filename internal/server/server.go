@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 	access := newAccessLog(cfg.AccessLog, log, logOut)
 	defer access.close() // after the proxy stopped: its last lines
 	rollouts, err := newRolloutServer(res, newMeasurementCounter(st, reg), cfg.DataDir, reg, log, secretSvc, tracing.Active(), proxy.Options{
-		Spans: tracing.Proxy, AccessLog: access.hook,
+		Spans: tracing.Proxy, AccessLog: access.hook, DisableEventLoops: cfg.ProxyNetHTTPOnly,
 	})
 	if err != nil {
 		return err
