@@ -1,10 +1,12 @@
 // Command proxybench compares, in one run on one machine, a small HTTP
 // backend reached directly, through nginx, and through sluice's proxy (with
-// Prometheus metrics on, off, and with metrics, traces and the access log):
-// requests per second and latency percentiles at a moderate fixed rate and
-// at saturation over keep-alive connections, what metrics, traces and the
-// access log cost (short saturation slices of the sluice variants in
-// alternation, each compared with the variant without them), plus the time
+// Prometheus metrics on, off, with metrics, traces and the access log, and
+// with its event loops off): requests per second and latency percentiles at
+// a moderate fixed rate and at saturation over keep-alive connections, then
+// short saturation slices of the sluice variants and nginx in alternation,
+// each compared with the variant without metrics and with nginx's slice of
+// the same round (what observability costs, and how the proxy fares
+// against nginx on a noisy machine), plus the time
 // from a route table swap to the first response served by the new
 // revision.
 //

@@ -71,7 +71,7 @@ func main() {
 	flag.StringVar(&c.nginx, "nginx", "nginx", "nginx binary; empty skips nginx")
 	flag.IntVar(&c.proxyProcs, "proxy-procs", 0, "GOMAXPROCS of the sluice proxy process; 0 keeps Go's default (all CPUs)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the CPU profile of the sluice proxy variants named by -cpuprofile-variant to FILE.VARIANT")
-	flag.StringVar(&c.profileOf, "cpuprofile-variant", "metrics", "comma-separated variants -cpuprofile profiles: \"metrics\" (metrics on), \"off\" (metrics off), \"all\" (metrics, traces, access log)")
+	flag.StringVar(&c.profileOf, "cpuprofile-variant", "metrics", "comma-separated variants -cpuprofile profiles: \"metrics\" (metrics on), \"off\" (metrics off), \"all\" (metrics, traces, access log), \"nethttp\" (metrics on, event loops off)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
