@@ -300,9 +300,6 @@ func (c *clientConn) upEvent(u *instConn, ev uint32) {
 	}
 }
 
-// maxResponseHead bounds an instance's response head.
-const maxResponseHead = 64 << 10
-
 // readUpstream reads from the instance and passes the response on.
 func (c *clientConn) readUpstream(u *instConn) {
 	x := &c.x
@@ -533,4 +530,13 @@ func requestPath(target []byte) string {
 		return u
 	}
 	return s
+}
+
+// traceparentOf returns the traceparent to send the instance, or "" when
+// tracing is off.
+func traceparentOf(t *tracing, sc *spanContext) string {
+	if t == nil {
+		return ""
+	}
+	return sc.traceparent
 }

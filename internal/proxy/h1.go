@@ -29,6 +29,10 @@ const (
 // maxFields bounds the header fields of one head the event loop keeps.
 const maxFields = 128
 
+// maxResponseHead bounds an instance's response head, and the trailer
+// section of a chunked body.
+const maxResponseHead = 64 << 10
+
 // field is one header field of a head, as slices of the bytes read.
 type field struct{ name, value []byte }
 

@@ -90,15 +90,6 @@ func (t *tracing) startFrom(traceparent, tracestate string, sc *spanContext) (ts
 	return ts, set
 }
 
-// traceparentOf returns the traceparent to send the instance, or "" when
-// tracing is off.
-func traceparentOf(t *tracing, sc *spanContext) string {
-	if t == nil {
-		return ""
-	}
-	return sc.traceparent
-}
-
 // end records a sampled request's span: where it went and how it ended.
 func (t *tracing) end(sc *spanContext, rs *requestState, method, path string, status int, end time.Time) {
 	if !sc.sampled() {
