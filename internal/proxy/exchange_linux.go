@@ -71,8 +71,15 @@ func (c *clientConn) dispatch() {
 		c.sendRequest()
 		return
 	}
+	c.dial()
+}
+
+// dial sends the request on a new connection to the exchange's instance,
+// once it is established.
+func (c *clientConn) dial() {
+	x := &c.x
 	x.reused = false
-	u, err := c.l.dial(addr)
+	u, err := c.l.dial(x.rs.inst.addr)
 	if err != nil {
 		c.dialFailed(err)
 		return
@@ -175,17 +182,7 @@ func (c *clientConn) upFailed(err error) {
 		if !x.respStarted && x.reused && x.safe {
 			// The pooled connection was closed under us; the instance
 			// never saw the request, or it is safe to send it again.
-			c.x.outSent = 0
-			x.reused = false
-			nu, derr := c.l.dial(rs.inst.addr)
-			if derr != nil {
-				c.dialFailed(derr)
-				return
-			}
-			c.attach(nu)
-			if !nu.connecting {
-				c.sendRequest()
-			}
+			c.dial()
 			return
 		}
 		s.instanceFailed(rs, err.Error())
