@@ -198,11 +198,12 @@ func (s *Server) accept(l *listener) {
 // connections to finish their requests; idle ones are closed at once.
 func (s *Server) shutdown(ctx context.Context, l *listener) error {
 	l.fast.closing.Store(true)
-	_ = l.ln.Close()
 	if g := s.loops.Load(); g != nil && l.queue != nil {
+		_ = l.ln.Close() // ends accept; hs serves the queue
 		g.each(func(lp *loop) { lp.closeIdle(l) })
 	}
-	err := l.hs.Shutdown(ctx)
+	err := l.hs.Shutdown(ctx) // closes what hs serves, first of all
+	_ = l.ln.Close()          // in case it was never served
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for err == nil && l.fast.conns.Load() > 0 {
