@@ -20,8 +20,9 @@ help: ## list the targets
 build: ## build bin/sluice with the version stamped in
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sluice ./cmd/sluice
 
-test: ## run the whole test suite with the race detector
+test: ## run the whole test suite with the race detector, and the proxy's again on its net/http path
 	$(GO) test -race -count=1 ./...
+	SLUICE_TEST_PROXY_NETHTTP=1 $(GO) test -race -count=1 ./internal/proxy/
 
 lint: tools lint-deploy ## gofmt, go vet, staticcheck, a tidy go.mod, and lint-deploy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

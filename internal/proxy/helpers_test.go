@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,6 +85,9 @@ type runningProxy struct {
 // startProxy creates a Server with opts, applies tables and runs it.
 func startProxy(t testing.TB, opts Options, tables ...*Table) *runningProxy {
 	t.Helper()
+	if os.Getenv("SLUICE_TEST_PROXY_NETHTTP") != "" {
+		opts.DisableEventLoops = true // the whole suite on the net/http path
+	}
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ func openFDs(t *testing.T) int {
 // request in flight, no file descriptor; and none of it counts as the
 // revision's error, while every answered request is counted.
 func TestLoopLeavesNothingBehindAfterMisbehavingClients(t *testing.T) {
+	loopsOnly(t, "net/http's upstream pool closes idle connections only when next used")
 	b := newBackend(t, "1", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/stream":
