@@ -156,6 +156,9 @@ func (ec *eventCounters) count(e store.Event) {
 func (ec *eventCounters) Run(ctx context.Context) error {
 	last, err := ec.tail(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return err
 	}
 	return ec.follow(ctx, last)

@@ -68,6 +68,14 @@ sluice_rollout_candidate_weight_ratio{app="web"} 0.25
 		t.Fatalf("%d phase series, %v", n, err)
 	}
 
+	// Stopped before it could start, the counter stops without an error
+	// (a server told to stop just after it started exits cleanly).
+	stopped, stop := context.WithCancel(ctx)
+	stop()
+	if err := newEventCounters(res, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)).Run(stopped); err != nil {
+		t.Fatalf("run with a stopped context: %v", err)
+	}
+
 	// Events recorded after the counters start are counted; older ones not.
 	counters := newEventCounters(res, reg, slog.New(slog.DiscardHandler))
 	if err := res.Record(ctx, store.Event{App: "web", Reason: apiv1.ReasonPromoted, Message: "old"}); err != nil {

@@ -189,6 +189,9 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, version apiv1.Versio
 		return srv.Shutdown(shutCtx)
 	})
 	err = g.Wait()
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil // a part stopped mid-operation by the stop asked for
+	}
 	log.Info("sluice stopped")
 	return err
 }
