@@ -47,7 +47,7 @@ func measureCost(ctx context.Context, c config, targets []target) error {
 			variants = append(variants, t)
 		}
 	}
-	if len(variants) < 2 {
+	if len(variants) < 2 || c.costRounds == 0 {
 		return nil
 	}
 	measured := variants

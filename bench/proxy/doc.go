@@ -6,7 +6,9 @@
 // short saturation slices of the sluice variants and nginx in alternation,
 // each compared with the variant without metrics and with nginx's slice of
 // the same round (what observability costs, and how the proxy fares
-// against nginx on a noisy machine), plus the time
+// against nginx on a noisy machine), moderate slices of every target in
+// alternation, each compared with the direct slice of its round (the
+// latency each proxy adds), plus the time
 // from a route table swap to the first response served by the new
 // revision.
 //

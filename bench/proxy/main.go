@@ -30,25 +30,27 @@ import (
 
 // config holds the command line.
 type config struct {
-	role         string
-	backend      string
-	metrics      bool
-	traced       bool
-	eventLoops   bool
-	moderateRate int
-	moderateConn int
-	conns        int
-	duration     time.Duration
-	warmup       time.Duration
-	rounds       int
-	switches     int
-	nginx        string
-	cpuProfile   string
-	profileOf    string
-	costRounds   int
-	costSlice    time.Duration
-	baseline     string
-	proxyProcs   int
+	role          string
+	backend       string
+	metrics       bool
+	traced        bool
+	eventLoops    bool
+	moderateRate  int
+	moderateConn  int
+	conns         int
+	duration      time.Duration
+	warmup        time.Duration
+	rounds        int
+	switches      int
+	nginx         string
+	cpuProfile    string
+	profileOf     string
+	costRounds    int
+	latencyRounds int
+	latencySlice  time.Duration
+	costSlice     time.Duration
+	baseline      string
+	proxyProcs    int
 }
 
 func main() {
@@ -66,6 +68,8 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds over all targets; each phase's best round is reported")
 	flag.IntVar(&c.switches, "switches", 20, "route switches to time")
 	flag.IntVar(&c.costRounds, "cost-rounds", 10, "rounds of the observability cost comparison of the sluice variants; 0 skips it")
+	flag.IntVar(&c.latencyRounds, "latency-rounds", 8, "rounds of the added-latency comparison at the moderate rate; 0 skips it")
+	flag.DurationVar(&c.latencySlice, "latency-slice", 2*time.Second, "length of each target's moderate slice in a latency round")
 	flag.DurationVar(&c.costSlice, "cost-slice", time.Second, "length of each variant's saturation slice in a cost round")
 	flag.StringVar(&c.baseline, "baseline", "", "another build of this benchmark (say, of an older commit) whose proxy runs as two more variants, metrics off and everything on, to compare builds in one run")
 	flag.StringVar(&c.nginx, "nginx", "nginx", "nginx binary; empty skips nginx")
@@ -410,6 +414,9 @@ func drive(ctx context.Context, c config) error {
 		}
 	}
 	printResults(targets, best)
+	if err := measureAddedLatency(ctx, c, targets); err != nil {
+		return err
+	}
 	if err := measureCost(ctx, c, targets); err != nil {
 		return err
 	}
