@@ -56,7 +56,8 @@ func newRolloutServer(res *resources.Service, ms store.Store, dataDir string, re
 	onEvent := func(ev runtime.Event) { s.ctrl.RuntimeEvent(ev) }
 	var err error
 	s.process, err = process.New(process.Config{LogDir: filepath.Join(dataDir, LogsDir), OnEvent: onEvent,
-		BeforeStop: func(ctx context.Context, in runtime.Instance) { s.ctrl.BeforeStop(ctx, in) }})
+		BeforeStop: func(ctx context.Context, in runtime.Instance) { s.ctrl.BeforeStop(ctx, in) },
+		Ready:      func(id string) bool { return s.checker.Ready(id) }})
 	if err != nil {
 		return nil, err
 	}

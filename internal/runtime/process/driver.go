@@ -49,6 +49,12 @@ type Config struct {
 	// should then return promptly. Nil: scaled-away instances are
 	// signalled at once. Stop and the end of Run never call it.
 	BeforeStop func(ctx context.Context, in runtime.Instance)
+	// Ready, when set, tells whether a running instance is ready to serve
+	// (its health checks pass). Scaling down stops the instances that are
+	// not running first, then those that are not ready, then the newest.
+	// It is called with the driver's lock held and must not call the
+	// driver. Nil: every running instance counts as ready.
+	Ready func(id string) bool
 	// Now tells the time for instance start times and events. Default
 	// time.Now.
 	Now func() time.Time
@@ -215,7 +221,7 @@ func (d *Driver) Ensure(ctx context.Context, w runtime.Workload) error {
 		go d.supervise(in)
 	}
 	for len(rev.active) > w.Replicas {
-		i := victim(rev.active)
+		i := victim(rev.active, d.cfg.Ready)
 		d.retire(rev.active[i])
 		rev.active = slices.Delete(rev.active, i, i+1)
 	}
@@ -236,11 +242,19 @@ func (d *Driver) retire(in *instance) {
 }
 
 // victim picks the instance to stop first when scaling down: the newest
-// one that is not running, else the newest.
-func victim(active []*instance) int {
+// one that is not running, else the newest one that is not ready (when
+// ready is set), else the newest.
+func victim(active []*instance, ready func(id string) bool) int {
 	for i := len(active) - 1; i >= 0; i-- {
 		if active[i].state != runtime.StateRunning {
 			return i
+		}
+	}
+	if ready != nil {
+		for i := len(active) - 1; i >= 0; i-- {
+			if !ready(active[i].id) {
+				return i
+			}
 		}
 	}
 	return len(active) - 1

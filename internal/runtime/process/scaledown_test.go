@@ -248,3 +248,39 @@ func TestScaleDownStopsInstancesWithoutAProcessAtOnce(t *testing.T) {
 	}
 	running(t, d, "web", 1, 1)
 }
+
+// Scaling down stops an instance that is not ready before the ready ones,
+// even when it is the oldest.
+func TestScaleDownStopsAnInstanceThatIsNotReadyFirst(t *testing.T) {
+	var mu sync.Mutex
+	notReady := ""
+	ready := func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return id != notReady
+	}
+	d, rec := startDriver(t, Config{Ready: ready})
+	w := childWorkload("web", 1, 3)
+	if err := d.Ensure(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	list := running(t, d, "web", 1, 3)
+	mu.Lock()
+	notReady = list[0].ID // the oldest; without Ready the newest would go
+	mu.Unlock()
+
+	w.Replicas = 2
+	if err := d.Ensure(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	ev := rec.waitEvents(t, runtime.EventStopped, 1)[0]
+	if ev.Instance.ID != list[0].ID {
+		t.Fatalf("stopped %s, want %s, which is not ready", ev.Instance.ID, list[0].ID)
+	}
+	left := running(t, d, "web", 1, 2)
+	for _, in := range left {
+		if in.ID == list[0].ID {
+			t.Fatalf("the instance that is not ready still runs: %v", left)
+		}
+	}
+}
