@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,10 @@ type routes struct {
 	table     *Table
 	stable    *revisionRoute
 	candidate *revisionRoute // nil without a candidate
+	// ipOnly is set when every instance's address is an IP address and
+	// port, which the event loops connect to without a resolver; they
+	// hand the requests of other tables to net/http.
+	ipOnly bool
 }
 
 // revisionRoute is one revision's instances in one table.
@@ -62,10 +67,15 @@ func newApp(s *Server, name string) *app {
 func (a *app) apply(t *Table, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	rt := &routes{table: t}
+	rt := &routes{table: t, ipOnly: true}
 	routed := map[string]bool{}
 	for i, rev := range t.revisions() {
 		rr := a.revisionRoute(rev, now, routed)
+		for _, in := range rr.insts {
+			if _, ok := ipPort(in.addr); !ok {
+				rt.ipOnly = false
+			}
+		}
 		if i == 0 {
 			rt.stable = rr
 		} else {
@@ -190,4 +200,14 @@ func (a *app) drainAll(now time.Time, timeout time.Duration) []*instance {
 		in.startDrain(now, timeout)
 	}
 	return insts
+}
+
+// ipPort parses an instance address that needs no resolver: an IP address
+// (IPv4, or IPv6 without a zone) and a port.
+func ipPort(addr string) (netip.AddrPort, bool) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 }

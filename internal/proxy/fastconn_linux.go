@@ -140,6 +140,11 @@ func (c *clientConn) start() {
 	s := c.l.srv
 	a := c.app
 	h := &c.head
+	rt := a.routes.Load()
+	if !rt.ipOnly {
+		c.handOff() // net/http's dialer resolves host names
+		return
+	}
 	c.busy = true
 	c.seq++
 	x := &c.x
@@ -167,22 +172,14 @@ func (c *clientConn) start() {
 		x.path = requestPath(h.target)
 	}
 
-	rt := a.routes.Load()
 	in := rt.table.inspectFrom(h)
 	rs.rt = rt
 	rs.rev, rs.inst, rs.index = rt.pick(in, rs.start)
 	if rs.inst == nil {
-		if next := a.routes.Load(); next != rt {
+		if next := a.routes.Load(); next != rt && next.ipOnly {
 			rs.rt = next
 			rs.rev, rs.inst, rs.index = next.pick(in, rs.start)
 		}
-	}
-	if rs.inst != nil && c.l.pool(rs.inst.addr).sa == nil {
-		// Not an IP address and port: net/http's dialer resolves it.
-		rs.inst.release()
-		c.busy = false
-		c.handOff()
-		return
 	}
 	x.newKey = in.newKey
 	if m := rs.rev.state.metrics; m != nil {

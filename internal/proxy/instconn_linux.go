@@ -1,7 +1,7 @@
 package proxy
 
 import (
-	"net/netip"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,11 +30,10 @@ func (l *loop) pool(addr string) *upPool {
 	p := l.pools[addr]
 	if p == nil {
 		p = &upPool{}
-		if ap, err := netip.ParseAddrPort(addr); err == nil {
-			ip := ap.Addr().Unmap()
-			if ip.Is4() {
+		if ap, ok := ipPort(addr); ok {
+			if ip := ap.Addr(); ip.Is4() {
 				p.sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}
-			} else if ip.Is6() && ip.Zone() == "" {
+			} else {
 				p.sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
 			}
 		}
@@ -47,6 +46,9 @@ func (l *loop) pool(addr string) *upPool {
 // established at once (connecting false) or later, when it turns writable.
 func (l *loop) dial(addr string) (*instConn, error) {
 	sa := l.pool(addr).sa
+	if sa == nil { // routes.ipOnly keeps such addresses away
+		return nil, prefixedErr("connect: ", fmt.Errorf("%q is not an IP address and port", addr))
+	}
 	family := unix.AF_INET
 	if _, ok := sa.(*unix.SockaddrInet6); ok {
 		family = unix.AF_INET6
