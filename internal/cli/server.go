@@ -124,9 +124,9 @@ func (a *app) setting(cmd *cobra.Command, flag, flagValue, envName, fileValue st
 	return flagValue
 }
 
-// boolSetting renders an optional boolean from the config file, "" when
+// fileBool renders an optional boolean from the config file, "" when
 // the file does not set it.
-func boolSetting(b *bool) string {
+func fileBool(b *bool) string {
 	if b == nil {
 		return ""
 	}
@@ -135,7 +135,7 @@ func boolSetting(b *bool) string {
 
 // boolSetting resolves a true/false setting as setting does.
 func (a *app) boolSetting(cmd *cobra.Command, flag string, flagValue bool, envName string, fileValue *bool) (bool, error) {
-	v := a.setting(cmd, flag, strconv.FormatBool(flagValue), envName, boolSetting(fileValue))
+	v := a.setting(cmd, flag, strconv.FormatBool(flagValue), envName, fileBool(fileValue))
 	on, err := strconv.ParseBool(v)
 	if err != nil {
 		return false, usagef("%s %q: use true or false", flag, v)
