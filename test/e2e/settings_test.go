@@ -22,16 +22,27 @@ func TestServerRefusesABadSetting(t *testing.T) {
 	}
 }
 
-// With the proxy's event loops off, net/http serves the apps alone, and
-// they work the same.
-func TestServerWithoutEventLoops(t *testing.T) {
+// --proxy-event-loops picks which of the proxy's two paths serves an
+// app's plain connections. They answer alike but for one detail that
+// shows which one answered: net/http's server gives a response without a
+// Content-Type one it sniffed, the event loops pass the instance's
+// response on as it is.
+func TestServerEventLoopsSetting(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil // the instance sends none
 		fmt.Fprintln(w, "ok")
 	}))
 	defer backend.Close()
-	s := startServer(t, "", "--proxy-event-loops=false")
-	listen := freePort(t)
-	s.must(fmt.Sprintf(`apiVersion: sluice.dev/v1
+	for _, tc := range []struct {
+		flag, contentType string
+	}{
+		{"--proxy-event-loops=false", "text/plain; charset=utf-8"},
+		{"--proxy-event-loops=true", ""},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			s := startServer(t, "", tc.flag)
+			listen := freePort(t)
+			s.must(fmt.Sprintf(`apiVersion: sluice.dev/v1
 kind: App
 metadata: {name: web}
 spec:
@@ -39,13 +50,20 @@ spec:
   runtime: {static: {addresses: ["%s"]}}
   healthCheck: {path: /health, interval: 200ms}
 `, listen, strings.TrimPrefix(backend.URL, "http://")), "apply", "-f", "-")
-	client := &http.Client{Timeout: 5 * time.Second}
-	eventually(t, 20*time.Second, "the app serves", func() bool {
-		resp, err := client.Get("http://" + listen + "/")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200 && resp.Header.Get("X-Request-Id") != ""
-	})
+			client := &http.Client{Timeout: 5 * time.Second}
+			var got *http.Response
+			eventually(t, 20*time.Second, "the app serves", func() bool {
+				resp, err := client.Get("http://" + listen + "/")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				got = resp
+				return resp.StatusCode == 200 && resp.Header.Get("X-Request-Id") != ""
+			})
+			if ct := got.Header.Get("Content-Type"); ct != tc.contentType {
+				t.Fatalf("Content-Type %q, want %q from the path %s picks", ct, tc.contentType, tc.flag)
+			}
+		})
+	}
 }
